@@ -1,0 +1,22 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    // Type checking is done once by `tsc -b` in `npm test`; jest only transpiles.
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+  },
+  moduleNameMapper: {
+    '^@phase-mirror/mirror-dissonance$': '<rootDir>/packages/mirror-dissonance/src/index.ts',
+  },
+  collectCoverageFrom: ['packages/*/src/**/*.ts'],
+  coverageReporters: ['text-summary', 'json-summary'],
+  coverageThreshold: {
+    global: { lines: 80, statements: 80, functions: 80, branches: 70 },
+    './packages/mirror-dissonance/src/l0/': { lines: 90, statements: 90, functions: 90 },
+    './packages/mirror-dissonance/src/policy/': { lines: 90, statements: 90, functions: 90 },
+    './packages/mirror-dissonance/src/redaction/': { lines: 90, statements: 90, functions: 90 },
+    './packages/mirror-dissonance/src/report/': { lines: 90, statements: 90, functions: 90 },
+  },
+};
