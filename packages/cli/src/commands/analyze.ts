@@ -1,0 +1,132 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  BUILTIN_RULES,
+  collectArtifacts,
+  enabledRules,
+  formatGithub,
+  formatJobSummary,
+  formatSarif,
+  formatText,
+  JsonLinesMetricsSink,
+  loadBranchProtection,
+  loadOrCreateLocalNonce,
+  loadReportSchema,
+  openStateDatabase,
+  packageVersion,
+  readSchemaStamp,
+  resolveEventContext,
+  runOracle,
+  UsageError,
+  verifyReportRedactions,
+  writeReport,
+  type DissonanceReport,
+  type EventFlags,
+  type OracleResult,
+} from '@phase-mirror/mirror-dissonance';
+import { EXIT } from '../exit-codes';
+import { progress, type Io } from '../io';
+import { openWorkspace } from '../workspace';
+
+export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export interface AnalyzeOptions extends EventFlags {
+  config?: string;
+  stateDir?: string;
+  branchProtection?: string;
+  output: string;
+  format: string;
+}
+
+export function parseFormat(value: string): ReportFormat {
+  if ((REPORT_FORMATS as readonly string[]).includes(value)) return value as ReportFormat;
+  throw new UsageError(`unknown format "${value}"; use one of ${REPORT_FORMATS.join(', ')}`, { location: { flag: '--format' } });
+}
+
+/**
+ * `analyze` (and `drift`): collect, run the pipeline on the embedded store,
+ * write the validated report, print it in the chosen format. Exit 0 on pass
+ * or warn, 1 on block.
+ */
+export async function analyzeCommand(path: string | undefined, options: AnalyzeOptions, io: Io): Promise<number> {
+  const format = parseFormat(options.format);
+  const reportFile = resolve(io.cwd, options.output);
+  // Checked before any state changes, so a bad -o never leaves a run without its report.
+  if (!existsSync(dirname(reportFile))) {
+    throw new UsageError(`directory of the report file does not exist: ${dirname(reportFile)}`, { location: { flag: '--output' } });
+  }
+  const workspace = openWorkspace(io.cwd, path, options);
+  const { config } = workspace;
+  const event = resolveEventContext(
+    { ...options, strict: options.strict === true || config.strict, dryRun: options.dryRun === true || config.dryRun },
+    io.env,
+    workspace.root,
+  );
+  const branchProtection = options.branchProtection === undefined ? undefined : loadBranchProtection(resolve(io.cwd, options.branchProtection));
+
+  progress(io, `collecting artifacts in ${workspace.root}`);
+  const artifacts = await collectArtifacts(workspace.root, {
+    policy: config.policy,
+    ...(branchProtection ? { branchProtection } : {}),
+  });
+
+  const nonce = loadOrCreateLocalNonce(workspace.stateDir);
+  const state = openStateDatabase(workspace.stateDir);
+  let result: OracleResult;
+  try {
+    progress(io, `evaluating ${artifacts.fileList.length} files`);
+    const schema = loadReportSchema();
+    result = await runOracle(
+      { artifacts, event, settings: config.settings },
+      {
+        fpStore: state.fpStore,
+        blockCounter: state.blockCounter,
+        fprHistory: state.fprHistory,
+        nonce,
+        rules: enabledRules(config.settings, BUILTIN_RULES),
+        schema: { actualSha256: schema.sha256, expectedPrefix: readSchemaStamp() },
+        metrics: new JsonLinesMetricsSink(join(workspace.stateDir, 'metrics.jsonl')),
+        toolVersion: packageVersion(),
+      },
+    );
+  } finally {
+    state.close();
+  }
+
+  const report = result.report;
+  writeReport(report, reportFile, (r) => verifyReportRedactions(r, [nonce]));
+  printReport(report, format, io, result);
+  if (format === 'github' && io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, formatJobSummary(report));
+  return report.machine_decision.outcome === 'block' ? EXIT.BLOCK : EXIT.OK;
+}
+
+function printReport(report: DissonanceReport, format: ReportFormat, io: Io, result: OracleResult): void {
+  switch (format) {
+    case 'json':
+      io.out(JSON.stringify(report, null, 2));
+      return;
+    case 'sarif':
+      io.out(
+        JSON.stringify(
+          formatSarif(report, {
+            toolVersion: packageVersion(),
+            rules: BUILTIN_RULES.map((r) => ({ id: r.id, title: r.title, description: r.description, severity: r.severity })),
+          }),
+          null,
+          2,
+        ),
+      );
+      return;
+    case 'github':
+      io.out(formatGithub(report));
+      return;
+    case 'text': {
+      io.out(formatText(report, { color: io.color }));
+      if (result.events.length) {
+        io.out('FP events (mark a false positive with `phase-mirror fp mark <event-id> --reviewer R --reason T`):');
+        for (const event of result.events) io.out(`  ${event.eventId}  ${event.ruleId}  ${event.path}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { Command, CommanderError, Option } from 'commander';
+import { MODES, packageVersion, PhaseMirrorError } from '@phase-mirror/mirror-dissonance';
+import { analyzeCommand, REPORT_FORMATS, type AnalyzeOptions } from './commands/analyze';
+import { baselineCreateCommand, baselineShowCommand } from './commands/baseline';
+import { configShowCommand, configValidateCommand } from './commands/config';
+import { fpListCommand, fpMarkCommand } from './commands/fp';
+import { initCommand } from './commands/init';
+import { INIT_TEMPLATES } from './commands/init-templates';
+import { validateCommand } from './commands/validate';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { processIo, type Io } from './io';
+
+type Action = (io: Io) => Promise<number>;
+
+function eventOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--mode <mode>', 'event mode').choices(MODES as string[]))
+    .option('--event-name <name>', 'GitHub event name (default: GITHUB_EVENT_NAME, else the mode)')
+    .option('--repository <owner/name>', 'repository (default: GITHUB_REPOSITORY, else the folder name)')
+    .option('--pr <number>', 'pull request number')
+    .option('--sha <commit>', 'commit SHA (default: GITHUB_SHA)')
+    .option('--head-ref <ref>', 'head branch')
+    .option('--base <ref>', 'base ref; changed files come from `git diff --name-only <base>...HEAD`')
+    .option('--author <login>', 'change author (default: PR author from the event payload, else GITHUB_ACTOR)')
+    .option('--strict', 'strict thresholds (critical > 0, high > 0, medium > 5)')
+    .option('--dry-run', 'report block as warn ("would block")')
+    .option('--branch-protection <file>', 'branch-protection JSON (GitHub REST shape) with required status checks')
+    .option('-c, --config <file>', 'configuration file (default: <path>/.phase-mirror.yml)')
+    .option('--state-dir <dir>', 'embedded state folder (default: <path>/.phase-mirror)')
+    .option('-o, --output <file>', 'report file', 'dissonance_report.json')
+    .addOption(new Option('-f, --format <format>', 'stdout format').choices(REPORT_FORMATS as unknown as string[]).default('text'));
+}
+
+/** Builds the command tree. Only working commands are registered, so --help lists exactly what works. */
+export function buildProgram(run: (action: Action) => void): Command {
+  const program = new Command('phase-mirror')
+    .description('Phase Mirror: finds the dissonance between what a repository declares and what it is')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print stack traces of errors')
+    .option('--no-color', 'no colours (also NO_COLOR)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  eventOptions(program.command('analyze [path]').description('analyze a repository and write dissonance_report.json (exit 0 pass/warn, 1 block, 2 undecidable, 3 usage)'))
+    .action((path: string | undefined, options: AnalyzeOptions) => run((io) => analyzeCommand(path, options, io)));
+
+  const drift = program.command('drift [path]').description('drift check against the integrity baseline: a report in mode drift');
+  eventOptions(drift).action((path: string | undefined, options: AnalyzeOptions) =>
+    run((io) => analyzeCommand(path, { ...options, mode: 'drift', eventName: options.eventName ?? 'schedule' }, io)),
+  );
+
+  program
+    .command('validate [path]')
+    .description('check configuration, workflow parsing and the L0 invariants without running rules')
+    .option('-c, --config <file>', 'configuration file')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: { config?: string; stateDir?: string; format: string }) => run((io) => validateCommand(path, options, io)));
+
+  const baseline = program.command('baseline').description('the integrity baseline (MD-005)');
+  baseline
+    .command('create [path]')
+    .description('pin the SHA-256 of the files matching policy.baseline.globs')
+    .option('-c, --config <file>', 'configuration file')
+    .option('--glob <pattern...>', 'globs to pin instead of policy.baseline.globs')
+    .option('--force', 'replace an existing baseline')
+    .action((path: string | undefined, options: { config?: string; glob?: string[]; force?: boolean }) => run((io) => baselineCreateCommand(path, options, io)));
+  baseline
+    .command('show [path]')
+    .description('show what the baseline pins and the current drift')
+    .option('-c, --config <file>', 'configuration file')
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: { config?: string; format: string }) => run((io) => baselineShowCommand(path, options, io)));
+
+  const fp = program.command('fp').description('false-positive events');
+  fp.command('list [path]')
+    .description('list recorded finding events, most recent first')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .option('--rule <id>', 'only this rule')
+    .option('--finding <id>', 'only this finding fingerprint')
+    .option('--marked', 'only events marked false positive')
+    .option('--limit <n>', 'at most this many', '50')
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof fpListCommand>[1]) => run((io) => fpListCommand(path, options, io)));
+  fp.command('mark <event-id> [path]')
+    .description('mark an event a false positive; later runs suppress its finding')
+    .requiredOption('--reviewer <name>', 'who reviewed it')
+    .requiredOption('--reason <text>', 'why it is a false positive')
+    .option('--ticket <ref>', 'tracking ticket')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .action((eventId: string, path: string | undefined, options: Parameters<typeof fpMarkCommand>[2]) => run((io) => fpMarkCommand(eventId, path, options, io)));
+
+  program
+    .command('init [path]')
+    .description('write a commented .phase-mirror.yml (never prompts)')
+    .addOption(new Option('--template <name>').choices(INIT_TEMPLATES as unknown as string[]).default('standard'))
+    .option('--force', 'replace an existing .phase-mirror.yml')
+    .action((path: string | undefined, options: { template: string; force?: boolean }) => run((io) => initCommand(path, options, io)));
+
+  const config = program.command('config').description('the configuration in force');
+  config
+    .command('show [path]')
+    .description('print the resolved configuration as JSON')
+    .option('-c, --config <file>', 'configuration file')
+    .action((path: string | undefined, options: { config?: string }) => run((io) => configShowCommand(path, options, io)));
+  config
+    .command('validate [path]')
+    .description('validate .phase-mirror.yml and the policy against their schemas')
+    .option('-c, --config <file>', 'configuration file')
+    .action((path: string | undefined, options: { config?: string }) => run((io) => configValidateCommand(path, options, io)));
+
+  return program;
+}
+
+/** Runs the CLI and resolves to the exit code; never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let pending: Action | undefined;
+  const program = buildProgram((action) => {
+    pending = action;
+  });
+  const debug = argv.includes('--debug');
+  const noColor = argv.includes('--no-color');
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message to stderr.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    throw error;
+  }
+  if (pending === undefined) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
+  const io = processIo(noColor);
+  try {
+    return await pending(io);
+  } catch (error) {
+    io.err(`phase-mirror: ${describeError(error)}`);
+    if (debug && error instanceof Error && error.stack) io.err(error.stack);
+    return exitCodeFor(error);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof PhaseMirrorError) return `${error.describe()} [${error.code}]`;
+  return `internal error: ${error instanceof Error ? error.message : String(error)} (run with --debug for the stack)`;
+}

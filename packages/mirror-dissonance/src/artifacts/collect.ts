@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashBaselineFiles, parseBaseline, type IntegrityBaseline } from '../baseline/baseline';
+import { InputError } from '../errors';
+import type { Artifacts, BranchProtection, Policy, RepoFile, SkippedFile } from '../types';
+import { findCodeowners } from './codeowners';
+import { isManifest } from './manifests';
+import { readRepoFile } from './read-file';
+import { walkRepository } from './walk';
+import { parseWorkflow, type WorkflowFile } from './workflow';
+
+const STATE_DIR_PREFIX = '.phase-mirror/';
+const WORKFLOW_FILE = /^\.github\/workflows\/[^/]+\.ya?ml$/;
+
+export interface CollectOptions {
+  policy: Policy;
+  branchProtection?: BranchProtection;
+}
+
+/**
+ * Reads, once, everything the rules need from a repository root: the file
+ * list (gitignore respected, symlinks confined to the root), workflows,
+ * CODEOWNERS, manifests and the integrity baseline with current hashes.
+ * Unreadable, binary and oversized files are skipped and listed; a malformed
+ * workflow or baseline is an input error naming file and line.
+ */
+export async function collectArtifacts(root: string, options: CollectOptions): Promise<Artifacts> {
+  const walked = await walkRepository(root);
+  // The oracle's own state folder is never part of what the repository is.
+  const walk = { files: walked.files.filter((f) => !f.startsWith(STATE_DIR_PREFIX)), skipped: walked.skipped };
+  const skipped: SkippedFile[] = [...walk.skipped];
+  const readText = (path: string): RepoFile | undefined => {
+    const result = readRepoFile(root, path);
+    if ('skipped' in result) {
+      skipped.push(result.skipped);
+      return undefined;
+    }
+    return result.file;
+  };
+
+  const workflows: WorkflowFile[] = [];
+  const manifests: RepoFile[] = [];
+  for (const path of walk.files) {
+    if (WORKFLOW_FILE.test(path)) {
+      const file = readText(path);
+      if (file) workflows.push(parseWorkflow(file.path, file.text));
+    } else if (isManifest(path)) {
+      const file = readText(path);
+      if (file) manifests.push(file);
+    }
+  }
+
+  const codeowners = findCodeowners(root, walk.files);
+  const baselinePath = options.policy.baseline.path;
+  let baseline: IntegrityBaseline | undefined;
+  if (walk.files.includes(baselinePath)) {
+    const file = readText(baselinePath);
+    if (file === undefined) {
+      throw new InputError('BASELINE_INVALID', 'integrity baseline cannot be read (see skipped files)', { location: { file: baselinePath } });
+    }
+    baseline = parseBaseline(baselinePath, file.text);
+  }
+  const baselineCurrent = baseline ? hashBaselineFiles(root, walk.files, baseline.globs) : new Map<string, string>();
+
+  return {
+    root,
+    fileList: walk.files,
+    workflows,
+    ...(codeowners ? { codeowners } : {}),
+    manifests,
+    policy: options.policy,
+    ...(options.branchProtection ? { branchProtection: options.branchProtection } : {}),
+    ...(baseline ? { baseline } : {}),
+    baselineCurrent,
+    skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+/** Reads the package version once, for the report's `meta.tool`. */
+export function packageVersion(): string {
+  const text = readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}

@@ -1,0 +1,207 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { readShippedSchema } from './shipped-schema';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { InputError } from '../errors';
+import type { LocatedString, OracleSettings, Policy } from '../types';
+import { parseYamlSource, type YamlSource } from './yaml-source';
+
+export const CONFIG_FILE = '.phase-mirror.yml';
+/** Locations of a standalone policy file, in the order they are looked for. */
+export const POLICY_FILES = [
+  '.github/phase-mirror/policy.yml',
+  '.github/phase-mirror/policy.yaml',
+  '.github/phase-mirror/policy.json',
+] as const;
+export const DEFAULT_BASELINE_PATH = '.github/phase-mirror/baseline.json';
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export const DEFAULT_SETTINGS: OracleSettings = Object.freeze({
+  thresholds: {
+    default: { critical: 0, high: 3, medium: 10 },
+    strict: { critical: 0, high: 0, medium: 5 },
+  },
+  circuitBreaker: { threshold: 100, strictThreshold: 50 },
+  l0: { driftBound: 1, contractionWitnessMin: 5 },
+  disabledRules: [],
+});
+
+/** The configuration in force for a run, with where each part came from. */
+export interface ResolvedConfig {
+  /** Repository-relative path of the config file; undefined when none exists. */
+  configFile?: string;
+  /** Repository-relative path of the file the policy came from; undefined when defaults apply. */
+  policyFile?: string;
+  strict: boolean;
+  dryRun: boolean;
+  policy: Policy;
+  settings: OracleSettings;
+}
+
+interface RawPolicy {
+  requiredStatusChecks?: string[];
+  criticalPaths?: string[];
+  baseline?: { path?: string; globs?: string[]; threshold?: number };
+}
+
+interface RawConfig {
+  version: 1;
+  strict?: boolean;
+  dryRun?: boolean;
+  policy?: RawPolicy;
+  thresholds?: { default?: Partial<OracleSettings['thresholds']['default']>; strict?: Partial<OracleSettings['thresholds']['strict']> };
+  circuitBreaker?: Partial<OracleSettings['circuitBreaker']>;
+  l0?: Partial<OracleSettings['l0']>;
+  rules?: { disabled?: string[] };
+}
+
+let validators: { config: ValidateFunction; policy: ValidateFunction } | undefined;
+
+function getValidators(): { config: ValidateFunction; policy: ValidateFunction } {
+  if (validators === undefined) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    const policySchema = readShippedSchema('policy.schema.json');
+    ajv.addSchema(policySchema);
+    validators = {
+      config: ajv.compile(readShippedSchema('phase-mirror-config.schema.json')),
+      policy: ajv.getSchema(policySchema.$id) as ValidateFunction,
+    };
+  }
+  return validators;
+}
+
+/**
+ * Loads `.phase-mirror.yml` (or `explicitConfig`) and the policy, validates
+ * both against their JSON Schemas, and resolves defaults. Every error names
+ * the file, the line and the field.
+ */
+export function loadConfig(root: string, explicitConfig?: string): ResolvedConfig {
+  const configPath = explicitConfig ?? join(root, CONFIG_FILE);
+  const configLabel = displayPath(root, configPath);
+  let raw: RawConfig | undefined;
+  let configSource: YamlSource | undefined;
+  if (existsSync(configPath)) {
+    configSource = parseYamlSource(configLabel, readConfigText(configPath, configLabel));
+    raw = validateAgainst(getValidators().config, configSource) as RawConfig;
+  } else if (explicitConfig !== undefined) {
+    throw new InputError('CONFIG_INVALID', 'configuration file not found', { location: { file: configLabel, flag: '--config' } });
+  }
+
+  const policyFile = POLICY_FILES.find((candidate) => existsSync(join(root, candidate)));
+  let policy: Policy;
+  if (policyFile !== undefined) {
+    if (raw?.policy !== undefined && configSource !== undefined) {
+      throw new InputError(
+        'CONFIG_INVALID',
+        `policy is declared both here and in ${policyFile}; keep one`,
+        { location: { file: configLabel, line: configSource.lineOf(['policy']), field: 'policy' } },
+      );
+    }
+    const source = parseYamlSource(policyFile, readConfigText(join(root, policyFile), policyFile));
+    const rawPolicy = validateAgainst(getValidators().policy, source) as RawPolicy;
+    policy = resolvePolicy(rawPolicy, source, []);
+  } else if (raw?.policy !== undefined && configSource !== undefined) {
+    policy = resolvePolicy(raw.policy, configSource, ['policy']);
+  } else {
+    policy = resolvePolicy({}, undefined, []);
+  }
+
+  const settings: OracleSettings = {
+    thresholds: {
+      default: { ...DEFAULT_SETTINGS.thresholds.default, ...raw?.thresholds?.default },
+      strict: { ...DEFAULT_SETTINGS.thresholds.strict, ...raw?.thresholds?.strict },
+    },
+    circuitBreaker: { ...DEFAULT_SETTINGS.circuitBreaker, ...raw?.circuitBreaker },
+    l0: { ...DEFAULT_SETTINGS.l0, ...raw?.l0 },
+    disabledRules: raw?.rules?.disabled ?? [],
+  };
+  return {
+    ...(configSource ? { configFile: configLabel } : {}),
+    ...(policyFile !== undefined ? { policyFile } : raw?.policy !== undefined ? { policyFile: configLabel } : {}),
+    strict: raw?.strict ?? false,
+    dryRun: raw?.dryRun ?? false,
+    policy,
+    settings,
+  };
+}
+
+function readConfigText(absolute: string, label: string): string {
+  try {
+    const size = statSync(absolute).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new InputError('CONFIG_INVALID', `file is ${size} bytes; configuration is limited to ${MAX_CONFIG_BYTES}`, { location: { file: label } });
+    }
+    const bytes = readFileSync(absolute);
+    if (bytes.includes(0)) throw new InputError('CONFIG_INVALID', 'file is binary, expected YAML or JSON', { location: { file: label } });
+    return bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError('FILE_UNREADABLE', `cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      location: { file: label },
+      cause: error,
+    });
+  }
+}
+
+function validateAgainst(validate: ValidateFunction, source: YamlSource): unknown {
+  const value: unknown = source.doc.toJS();
+  if (validate(value)) return value;
+  const errors = validate.errors ?? [];
+  const first = errors[0] as ErrorObject;
+  const segments = instanceSegments(first);
+  const field = segments.length ? segments.join('.') : '(document)';
+  const others = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1, 4).map(describeAjvError).join('; ')})` : '';
+  throw new InputError('CONFIG_INVALID', `${describeAjvError(first)}${others}`, {
+    location: { file: source.path, line: source.lineOf(segments), field },
+  });
+}
+
+function instanceSegments(error: ErrorObject): (string | number)[] {
+  const segments: (string | number)[] = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+  if (error.keyword === 'additionalProperties') {
+    segments.push(String((error.params as { additionalProperty: string }).additionalProperty));
+  }
+  return segments;
+}
+
+function describeAjvError(error: ErrorObject): string {
+  const at = instanceSegments(error).join('.') || '(document)';
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${at}: unknown field`;
+    case 'enum':
+      return `${at}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    case 'const':
+      return `${at}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+    default:
+      return `${at}: ${error.message ?? error.keyword}`;
+  }
+}
+
+function resolvePolicy(raw: RawPolicy, source: YamlSource | undefined, prefix: (string | number)[]): Policy {
+  const located = (field: 'requiredStatusChecks' | 'criticalPaths'): LocatedString[] =>
+    (raw[field] ?? []).map((value, index) => ({
+      value,
+      path: source?.path ?? CONFIG_FILE,
+      line: source ? source.lineOf([...prefix, field, index]) : 0,
+    }));
+  return {
+    ...(source ? { source: source.path } : {}),
+    requiredStatusChecks: located('requiredStatusChecks'),
+    criticalPaths: located('criticalPaths'),
+    baseline: {
+      path: raw.baseline?.path ?? DEFAULT_BASELINE_PATH,
+      globs: raw.baseline?.globs ?? [],
+      threshold: raw.baseline?.threshold ?? 0.15,
+    },
+  };
+}
+
+function displayPath(root: string, absolute: string): string {
+  const rel = relative(root, absolute);
+  return rel.startsWith('..') || rel === '' ? absolute : rel.split('\\').join('/');
+}

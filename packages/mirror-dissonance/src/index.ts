@@ -1,0 +1,39 @@
+/** Public API of the Mirror Dissonance core library. */
+export * from './types';
+export * from './errors';
+export { sha256Hex, canonicalJson, compareCodePoints } from './hashing';
+export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_BASELINE_PATH, DEFAULT_SETTINGS, type ResolvedConfig } from './config/load-config';
+export { collectArtifacts, packageVersion, type CollectOptions } from './artifacts/collect';
+export { loadBranchProtection } from './artifacts/branch-protection';
+export { resolveEventContext, type EventFlags } from './artifacts/event-context';
+export { walkRepository } from './artifacts/walk';
+export { readRepoFile, resolveInsideRoot } from './artifacts/read-file';
+export { parseWorkflow, type WorkflowFile } from './artifacts/workflow';
+export { CodeownersFile, findCodeowners } from './artifacts/codeowners';
+export {
+  createBaseline,
+  parseBaseline,
+  serializeBaseline,
+  hashBaselineFiles,
+  compareBaseline,
+  type IntegrityBaseline,
+  type BaselineDrift,
+} from './baseline/baseline';
+export { BUILTIN_RULES, enabledRules, rulesHash } from './rules/registry';
+export { runOracle, verifyReportRedactions, SCHEMA_VERSION, type OracleDependencies, type OracleInput, type OracleResult } from './oracle/pipeline';
+export { decide, applyDryRun } from './policy/decision';
+export { applyCircuitBreaker, breakerKey } from './policy/circuit-breaker';
+export { Redactor, verifyRedactedText, type NonceKey } from './redaction/redactor';
+export { redactText } from './redaction/redactor';
+export { loadOrCreateLocalNonce } from './redaction/local-nonce';
+export { runL0, L0_CHECKS, checkSchemaHash, checkPermissionBits, checkDriftMagnitude, checkNonceFreshness, checkContractionWitness, type L0Result } from './l0/invariants';
+export { encodePermissionMask } from './l0/permission-mask';
+export { openStateDatabase, type StateDatabase } from './store/sqlite';
+export type { FpStore, FpEvent, NewFpEvent, FpRuleStats, BlockCounter, FprHistory } from './store/ports';
+export { JsonLinesMetricsSink, MemoryMetricsSink, type MetricsSink } from './metrics/metrics';
+export { loadReportSchema, readSchemaStamp } from './report/schema';
+export { validateReport } from './report/validate';
+export { writeReport, serializeReport } from './report/emit';
+export { formatText } from './report/format-text';
+export { formatSarif } from './report/format-sarif';
+export { formatGithub, formatJobSummary } from './report/format-github';

@@ -1,0 +1,3 @@
+/** L0 invariants and the permission mask they check. */
+export * from './invariants';
+export * from './permission-mask';

@@ -1,0 +1,15 @@
+/** The embedded SQLite adapters of the store ports. */
+export {
+  openStateDatabase,
+  openStateDatabaseAt,
+  STATE_DB_FILE,
+  BUSY_TIMEOUT_MS,
+  type StateDatabase,
+  type StateDatabaseInfo,
+  type OpenStateDatabaseOptions,
+} from './database';
+export { SqliteFpStore, FP_EVENT_RETENTION_MS, type SqliteAdapterOptions } from './fp-store';
+export { SqliteBlockCounter } from './block-counter';
+export { SqliteFprHistory } from './fpr-history';
+export { MIGRATIONS, LATEST_SCHEMA_VERSION, runMigrations, appliedMigrations, type Migration } from './migrations';
+export { storeFailure } from './store-error';
