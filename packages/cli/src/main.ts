@@ -32,8 +32,10 @@ function eventOptions(command: Command): Command {
 }
 
 /** Builds the command tree. Only working commands are registered, so --help lists exactly what works. */
-export function buildProgram(run: (action: Action) => void): Command {
+export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' | 'err'>): Command {
   const program = new Command('phase-mirror')
+    // Set before subcommands are added: they inherit it when created.
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
     .description('Phase Mirror: finds the dissonance between what a repository declares and what it is')
     .version(packageVersion(), '-V, --version')
     .option('--debug', 'print stack traces of errors')
@@ -112,14 +114,18 @@ export function buildProgram(run: (action: Action) => void): Command {
   return program;
 }
 
-/** Runs the CLI and resolves to the exit code; never throws. */
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs the CLI and resolves to the exit code; never throws. `ioOverride`
+ * lets tests run commands in-process with captured output.
+ */
+export async function main(argv: readonly string[], ioOverride?: Io): Promise<number> {
+  const debug = argv.includes('--debug');
+  const noColor = argv.includes('--no-color');
+  const io = ioOverride ?? processIo(noColor);
   let pending: Action | undefined;
   const program = buildProgram((action) => {
     pending = action;
-  });
-  const debug = argv.includes('--debug');
-  const noColor = argv.includes('--no-color');
+  }, io);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
@@ -133,7 +139,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     program.outputHelp({ error: true });
     return EXIT.USAGE;
   }
-  const io = processIo(noColor);
   try {
     return await pending(io);
   } catch (error) {

@@ -2,7 +2,7 @@
 export * from './types';
 export * from './errors';
 export { sha256Hex, canonicalJson, compareCodePoints } from './hashing';
-export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_BASELINE_PATH, DEFAULT_SETTINGS, type ResolvedConfig } from './config/load-config';
+export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedConfig } from './config/load-config';
 export { collectArtifacts, packageVersion, type CollectOptions } from './artifacts/collect';
 export { loadBranchProtection } from './artifacts/branch-protection';
 export { resolveEventContext, type EventFlags } from './artifacts/event-context';
@@ -16,6 +16,7 @@ export {
   serializeBaseline,
   hashBaselineFiles,
   compareBaseline,
+  DEFAULT_BASELINE_PATH,
   type IntegrityBaseline,
   type BaselineDrift,
 } from './baseline/baseline';

@@ -71,6 +71,8 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
     ...(branchProtection ? { branchProtection } : {}),
   });
 
+  for (const entry of artifacts.skipped) io.err(`warning: skipped ${entry.path}: ${entry.reason.replace(/_/g, ' ')} (${entry.detail})`);
+
   const nonce = loadOrCreateLocalNonce(workspace.stateDir);
   const state = openStateDatabase(workspace.stateDir);
   let result: OracleResult;

@@ -55,6 +55,8 @@ export class CodeownersFile {
   readonly errors: readonly CodeownersError[];
   /** Compiled once, parallel to `rules`. */
   private readonly matchers: readonly RegExp[];
+  /** Rule indices by literal path prefix, so a lookup tests only rules that can match. */
+  private readonly index: PrefixNode;
 
   /**
    * Parses the text of a CODEOWNERS file. Never throws on content: invalid
@@ -80,6 +82,7 @@ export class CodeownersFile {
     this.rules = rules;
     this.errors = errors;
     this.matchers = matchers;
+    this.index = buildIndex(rules);
   }
 
   /**
@@ -93,13 +96,32 @@ export class CodeownersFile {
    */
   ownersOf(filePath: string): CodeownersMatch | undefined {
     const path = filePath.startsWith('/') ? filePath.slice(1) : filePath;
-    for (let index = this.matchers.length - 1; index >= 0; index--) {
-      if (this.matchers[index].test(path)) {
-        const rule = this.rules[index];
+    // Candidate lists along the path's prefix, each ascending; scan them merged, highest index first.
+    const lists: number[][] = [this.index.rules];
+    let node: PrefixNode | undefined = this.index;
+    for (const segment of path.split('/')) {
+      node = node.children.get(segment);
+      if (node === undefined) break;
+      if (node.rules.length > 0) lists.push(node.rules);
+    }
+    const cursors = lists.map((list) => list.length - 1);
+    for (;;) {
+      let best = -1;
+      let bestList = -1;
+      for (let list = 0; list < lists.length; list++) {
+        const cursor = cursors[list];
+        if (cursor >= 0 && lists[list][cursor] > best) {
+          best = lists[list][cursor];
+          bestList = list;
+        }
+      }
+      if (bestList < 0) return undefined;
+      cursors[bestList]--;
+      if (this.matchers[best].test(path)) {
+        const rule = this.rules[best];
         return { owners: [...rule.owners], line: rule.line, pattern: rule.pattern };
       }
     }
-    return undefined;
   }
 }
 
@@ -125,6 +147,29 @@ export function findCodeowners(root: string, files: readonly string[]): Codeowne
     });
   }
   return new CodeownersFile(path, result.file.text);
+}
+
+interface PrefixNode {
+  /** Indices (ascending) of the rules whose literal prefix ends here. */
+  rules: number[];
+  children: Map<string, PrefixNode>;
+}
+
+function buildIndex(rules: readonly CodeownersRule[]): PrefixNode {
+  const root: PrefixNode = { rules: [], children: new Map() };
+  rules.forEach((rule, index) => {
+    let node = root;
+    for (const segment of literalPrefix(rule.pattern)) {
+      let child = node.children.get(segment);
+      if (child === undefined) {
+        child = { rules: [], children: new Map() };
+        node.children.set(segment, child);
+      }
+      node = child;
+    }
+    node.rules.push(index);
+  });
+  return root;
 }
 
 type ParsedLine = { pattern: string; owners: string[] } | { error: string };
@@ -189,8 +234,12 @@ function hasUnescaped(pattern: string, target: string): boolean {
   return false;
 }
 
-/** Compiles a CODEOWNERS pattern to a regular expression over a whole relative path. */
-export function compilePattern(pattern: string): RegExp {
+/**
+ * The segments of a pattern with GitHub's anchoring made explicit: a leading
+ * `**` for single-segment (unanchored) patterns, a trailing `**` for a
+ * trailing slash, no leading empty segment.
+ */
+function normalizedSegments(pattern: string): string[] {
   let segments = pattern.split('/');
   if (segments[0] === '') {
     segments = segments.slice(1);
@@ -202,6 +251,26 @@ export function compilePattern(pattern: string): RegExp {
     // A trailing slash means "everything inside".
     segments[segments.length - 1] = '**';
   }
+  return segments;
+}
+
+/**
+ * The leading segments every matching path must start with, exactly: the
+ * literal segments of an anchored pattern up to the first wildcard or
+ * escape. Empty for unanchored patterns.
+ */
+function literalPrefix(pattern: string): string[] {
+  const prefix: string[] = [];
+  for (const segment of normalizedSegments(pattern)) {
+    if (segment === '' || /[*?\\]/.test(segment)) break;
+    prefix.push(segment);
+  }
+  return prefix;
+}
+
+/** Compiles a CODEOWNERS pattern to a regular expression over a whole relative path. */
+export function compilePattern(pattern: string): RegExp {
+  const segments = normalizedSegments(pattern);
   const last = segments.length - 1;
   let source = '';
   let needSlash = false;

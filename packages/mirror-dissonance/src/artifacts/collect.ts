@@ -29,6 +29,9 @@ export async function collectArtifacts(root: string, options: CollectOptions): P
   // The oracle's own state folder is never part of what the repository is.
   const walk = { files: walked.files.filter((f) => !f.startsWith(STATE_DIR_PREFIX)), skipped: walked.skipped };
   const skipped: SkippedFile[] = [...walk.skipped];
+  // A workflow the oracle cannot read would make it judge a repository it has
+  // not seen: fail as an input error instead of skipping it.
+  for (const entry of walk.skipped) if (WORKFLOW_FILE.test(entry.path)) throw unreadableWorkflow(entry);
   const readText = (path: string): RepoFile | undefined => {
     const result = readRepoFile(root, path);
     if ('skipped' in result) {
@@ -42,8 +45,9 @@ export async function collectArtifacts(root: string, options: CollectOptions): P
   const manifests: RepoFile[] = [];
   for (const path of walk.files) {
     if (WORKFLOW_FILE.test(path)) {
-      const file = readText(path);
-      if (file) workflows.push(parseWorkflow(file.path, file.text));
+      const result = readRepoFile(root, path);
+      if ('skipped' in result) throw unreadableWorkflow(result.skipped);
+      workflows.push(parseWorkflow(result.file.path, result.file.text));
     } else if (isManifest(path)) {
       const file = readText(path);
       if (file) manifests.push(file);
@@ -60,7 +64,9 @@ export async function collectArtifacts(root: string, options: CollectOptions): P
     }
     baseline = parseBaseline(baselinePath, file.text);
   }
-  const baselineCurrent = baseline ? hashBaselineFiles(root, walk.files, baseline.globs) : new Map<string, string>();
+  const baselineCurrent = baseline
+    ? hashBaselineFiles(root, walk.files, baseline.globs, { exclude: [baselinePath] })
+    : new Map<string, string>();
 
   return {
     root,
@@ -74,6 +80,13 @@ export async function collectArtifacts(root: string, options: CollectOptions): P
     baselineCurrent,
     skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
+}
+
+function unreadableWorkflow(entry: SkippedFile): InputError {
+  const code = entry.reason === 'symlink_outside_root' ? 'PATH_OUTSIDE_ROOT' : 'FILE_UNREADABLE';
+  return new InputError(code, `workflow cannot be analyzed (${entry.reason.replace(/_/g, ' ')}: ${entry.detail})`, {
+    location: { file: entry.path },
+  });
 }
 
 /** Reads the package version once, for the report's `meta.tool`. */

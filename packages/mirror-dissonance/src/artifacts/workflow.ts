@@ -92,7 +92,7 @@ const PERMISSION_SHORTHANDS: ReadonlySet<string> = new Set(['read-all', 'write-a
  */
 export function parseWorkflow(path: string, text: string): WorkflowFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const parser = new WorkflowParser(path, text, lineCounter, doc);
   return parser.parse();
 }
@@ -557,7 +557,5 @@ function start(node: YamlNode): number {
 }
 
 function describeNode(node: YamlNode): string {
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return `a scalar (${JSON.stringify(node.value)})`;
-  return 'an unexpected node';
+  return isSeq(node) ? 'a list' : isScalar(node) ? `a scalar (${JSON.stringify(node.value)})` : 'an alias';
 }

@@ -212,6 +212,15 @@ function isRelativePosixPath(file: string): boolean {
 function jsonErrorOffset(text: string, message: string): number {
   const reported = /at position (\d+)/.exec(message);
   if (reported !== null) return Number(reported[1]);
+  return jsonSyntaxErrorOffset(text) ?? text.length;
+}
+
+/**
+ * Offset of the first character at which `text` stops being JSON (its length
+ * when it ends too early), or undefined when it is valid JSON. Exported for
+ * tests, which check it against the positions V8 reports.
+ */
+export function jsonSyntaxErrorOffset(text: string): number | undefined {
   return new JsonScanner(text).errorOffset();
 }
 
@@ -236,12 +245,13 @@ class JsonScanner {
   constructor(private readonly text: string) {}
 
   /** Offset of the first character that cannot continue a JSON text (text length at a premature end). */
-  errorOffset(): number {
+  errorOffset(): number | undefined {
     try {
       this.whitespace();
       this.value();
       this.whitespace();
-      return this.pos;
+      if (this.pos < this.text.length) this.fail();
+      return undefined;
     } catch (offset) {
       return offset as number;
     }

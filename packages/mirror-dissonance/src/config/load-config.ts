@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readShippedSchema } from './shipped-schema';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
 import type { LocatedString, OracleSettings, Policy } from '../types';
 import { parseYamlSource, type YamlSource } from './yaml-source';
@@ -13,7 +14,6 @@ export const POLICY_FILES = [
   '.github/phase-mirror/policy.yaml',
   '.github/phase-mirror/policy.json',
 ] as const;
-export const DEFAULT_BASELINE_PATH = '.github/phase-mirror/baseline.json';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export const DEFAULT_SETTINGS: OracleSettings = Object.freeze({

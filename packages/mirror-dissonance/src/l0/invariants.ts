@@ -6,6 +6,7 @@
  * Only failures allocate (their result object and message).
  */
 
+/** The L0 checks, in the order `runL0` evaluates and reports them. */
 export const L0_CHECKS = [
   'schema_hash',
   'permission_bits',
@@ -28,6 +29,7 @@ export interface L0Failure {
 
 export type L0Result = L0Pass | L0Failure;
 
+/** Everything `runL0` checks, gathered by the pipeline before any rule runs. */
 export interface L0Input {
   schema: { actualSha256: string; expectedPrefix: string };
   permissionMask: number;

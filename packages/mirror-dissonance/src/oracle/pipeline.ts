@@ -254,7 +254,8 @@ export async function runOracle(input: OracleInput, deps: OracleDependencies): P
       findingId: d.item.id,
       repository: event.repository,
       runId,
-      path: d.item.evidence[0]?.path ?? '',
+      // Findings without evidence (e.g. a rule-level problem) still need a listable path.
+      path: d.item.evidence[0]?.path ?? '(no evidence)',
       observedAt: now.toISOString(),
     }));
   if (fpStoreUp) {

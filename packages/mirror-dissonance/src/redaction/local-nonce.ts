@@ -52,27 +52,38 @@ export function loadOrCreateLocalNonce(stateDir: string, now: Date = new Date())
 /** Publishes a fresh nonce at `file` unless one already exists (then it is left alone). */
 function createNonceFile(file: string): void {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  let fd: number | undefined;
+  let fd: number;
   try {
     fd = fs.openSync(temporary, 'wx', 0o600);
+  } catch (error) {
+    throw unavailable(`cannot create the redaction nonce file ${file}`, file, error);
+  }
+  let failure: unknown;
+  try {
     // The umask can only remove bits, but make the mode exact regardless.
     fs.fchmodSync(fd, 0o600);
     fs.writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
     fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
+  } catch (error) {
+    failure = error;
+  }
+  fs.closeSync(fd);
+  if (failure === undefined) {
     try {
       fs.linkSync(temporary, file);
     } catch (error) {
       // EEXIST: a concurrent run published first; its nonce is the one to use.
-      if (errnoCode(error) !== 'EEXIST') throw error;
+      if (errnoCode(error) !== 'EEXIST') failure = error;
     }
-  } catch (error) {
-    throw unavailable(`cannot create the redaction nonce file ${file}`, file, error);
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(temporary, { force: true });
   }
+  // The temporary name is removed in every case; after a successful link the
+  // nonce stays reachable under `file`.
+  try {
+    fs.unlinkSync(temporary);
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) throw unavailable(`cannot create the redaction nonce file ${file}`, file, failure);
 }
 
 function readNonceFile(file: string): string {

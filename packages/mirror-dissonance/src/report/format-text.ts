@@ -96,7 +96,7 @@ export function formatText(report: DissonanceReport, options: TextFormatOptions)
   const degraded = decision.degraded ? ` ${paint('yellow', '(degraded)')}` : '';
   lines.push(`${paint('bold', 'Phase Mirror:')} ${paint(OUTCOME_STYLE[decision.outcome], decision.outcome.toUpperCase())}${degraded}`);
   lines.push(`  reason: ${inline(decision.reason)}`);
-  const context = [`run ${inline(meta.run_id)}`, `at ${inline(meta.timestamp)}`];
+  const context = [`run ${inline(meta.run_id)} at ${inline(meta.timestamp)}`];
   if (meta.mode !== undefined) context.push(`mode ${meta.mode}`);
   if (meta.event !== undefined) context.push(`repository ${inline(meta.event.repository)}`);
   context.push(`rules ${meta.rules_hash.slice(0, 12)}`);

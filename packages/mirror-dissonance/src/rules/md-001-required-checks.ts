@@ -94,6 +94,7 @@ class CheckRunNames {
   }
 }
 
+/** MD-001: every required status-check context has a producing job on the event. */
 export const md001: Rule = {
   id: 'MD-001',
   version: '1.0.0',

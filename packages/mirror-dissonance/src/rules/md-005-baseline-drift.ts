@@ -71,7 +71,7 @@ export const md005: Rule = {
         key: 'drift',
         title:
           `Integrity baseline drift ${formatNumber(drift.magnitude)} exceeds threshold ${formatNumber(threshold)}: ` +
-          `${changes} changes against ${drift.declared} pinned files ` +
+          `${changes} ${changes === 1 ? 'change' : 'changes'} against ${drift.declared} pinned ${drift.declared === 1 ? 'file' : 'files'} ` +
           `(${drift.added.length} added, ${drift.removed.length} removed, ${drift.modified.length} modified)`,
         evidence: driftEvidence(drift, baseline, artifacts.baselineCurrent),
       },

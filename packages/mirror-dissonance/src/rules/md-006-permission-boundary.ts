@@ -57,7 +57,7 @@ class Md006Evaluation {
   run(): RuleFinding[] {
     const workflow = this.workflow;
     if (triggeredByAny(workflow, PR_REACHABLE_EVENTS)) this.broadPermissions();
-    if (triggeredByAny(workflow, PR_TRIGGER_EVENTS)) this.defaultPermissions();
+    this.defaultPermissions();
     const privileged = triggeredByAny(workflow, PRIVILEGED_EVENTS);
     for (const job of workflow.jobs) {
       if (privileged) this.untrustedCheckout(job);
@@ -90,7 +90,8 @@ class Md006Evaluation {
     const { workflow } = this;
     if (workflow.permissions !== undefined) return;
     if (workflow.jobs.every((job) => job.permissions !== undefined)) return;
-    const trigger = workflow.triggers.find((t) => PR_TRIGGER_EVENTS.includes(t.event)) ?? workflow.triggers[0];
+    const trigger = workflow.triggers.find((t) => PR_TRIGGER_EVENTS.includes(t.event));
+    if (trigger === undefined) return;
     this.add(`${workflow.path}#default-permissions`, 'medium', trigger.line,
       `Workflow triggered by ${trigger.event} declares no permissions: jobs get the repository default token`);
   }
@@ -141,6 +142,7 @@ class Md006Evaluation {
   }
 }
 
+/** MD-006: pull-request code and data stay outside the secrets and write-token boundary. */
 export const md006: Rule = {
   id: 'MD-006',
   version: '1.0.0',

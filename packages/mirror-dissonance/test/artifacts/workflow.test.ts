@@ -213,6 +213,16 @@ describe('parseWorkflow', () => {
       );
     });
 
+    it('rejects a scalar document, naming what it found', () => {
+      expect(() => parseWorkflow('s.yml', '\n\njust text\n')).toThrow(
+        expect.objectContaining({
+          code: 'WORKFLOW_PARSE',
+          message: 'workflow must be a mapping, found a scalar ("just text")',
+          location: { file: 's.yml', line: 3, column: 1 },
+        }),
+      );
+    });
+
     it('rejects a document holding several YAML documents', () => {
       expect(() => parseWorkflow('multi.yml', 'on: push\njobs: {a: {}}\n---\non: push\n')).toThrow(
         expect.objectContaining({ code: 'WORKFLOW_PARSE', location: expect.objectContaining({ line: 3 }) }),

@@ -161,7 +161,7 @@ describe('writeReport', () => {
     const realOpen = fs.openSync;
     jest.spyOn(fs, 'openSync').mockImplementation(((target: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
       if (target === dir && flags === 'r') throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-      return realOpen(target, flags, mode);
+      return realOpen(target, flags as fs.OpenMode, mode);
     }) as typeof fs.openSync);
 
     // Act

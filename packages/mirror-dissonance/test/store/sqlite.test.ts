@@ -3,7 +3,7 @@
  * plus what is specific to the embedded database (file layout, pragmas,
  * migrations, error wrapping, expiry sweeps, cross-process atomicity).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -319,8 +319,13 @@ describe('SQLite block counter across processes', () => {
     openStateDatabase(stateDir).close();
     const worker = path.join(__dirname, '..', 'fixtures', 'store', 'increment-worker.js');
     const processes = 6;
-    const increments = 400;
-    const startAt = Date.now() + 2500;
+    const increments = 1000;
+    let ready = 0;
+    const children: ChildProcess[] = [];
+    const goWhenAllReady = (): void => {
+      ready += 1;
+      if (ready === processes) for (const child of children) child.stdin?.write('go\n');
+    };
 
     // Act
     const outputs = await Promise.all(
@@ -328,17 +333,22 @@ describe('SQLite block counter across processes', () => {
         { length: processes },
         () =>
           new Promise<number[]>((resolve, reject) => {
-            const child = spawn(process.execPath, [worker, stateDir, 'acme/widgets#2030-01-01T00', String(increments), String(startAt)], {
+            const child = spawn(process.execPath, [worker, stateDir, 'acme/widgets#2030-01-01T00', String(increments)], {
               cwd: path.join(__dirname, '..', '..'),
-              stdio: ['ignore', 'pipe', 'pipe'],
+              stdio: ['pipe', 'pipe', 'pipe'],
             });
+            children.push(child);
             let stdout = '';
             let stderr = '';
-            child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-            child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+            child.stdout?.on('data', (chunk: Buffer) => {
+              const before = stdout;
+              stdout += chunk.toString();
+              if (!before.includes('ready\n') && stdout.includes('ready\n')) goWhenAllReady();
+            });
+            child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
             child.on('error', reject);
             child.on('close', (code) => {
-              if (code === 0) resolve(JSON.parse(stdout) as number[]);
+              if (code === 0) resolve(JSON.parse(stdout.slice(stdout.indexOf('ready\n') + 'ready\n'.length)) as number[]);
               else reject(new Error(`worker exited ${String(code)}: ${stderr}`));
             });
           }),
@@ -358,5 +368,5 @@ describe('SQLite block counter across processes', () => {
     } finally {
       db.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -44,6 +44,7 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK ((fp_reviewer IS NULL) = (fp_marked_ms IS NULL))
       ) WITHOUT ROWID;
       CREATE INDEX fp_events_by_rule ON fp_events (rule_id, observed_ms DESC, event_id);
+      CREATE INDEX fp_events_by_time ON fp_events (observed_ms DESC, event_id);
       CREATE INDEX fp_events_by_finding ON fp_events (finding_id, fp_marked_ms, event_id);
       CREATE INDEX fp_events_by_expiry ON fp_events (expires_at);
 
