@@ -31,7 +31,9 @@ export type ReadRepoFileResult = { file: RepoFile } | { skipped: SkippedFile };
  *
  * @throws InputError `PATH_OUTSIDE_ROOT` (location.file = relPath) when the
  *   path is absolute, climbs out with `..`, or resolves outside the root
- *   through a symlink; `REPO_NOT_FOUND` when the root does not exist.
+ *   through a symlink; `FILE_UNREADABLE` (errno in context) when a component
+ *   cannot be resolved (ELOOP, EACCES); `REPO_NOT_FOUND` when the root does
+ *   not exist.
  */
 export function resolveInsideRoot(root: string, relPath: string): string {
   const realRoot = realRootOf(root);
@@ -42,7 +44,17 @@ export function resolveInsideRoot(root: string, relPath: string): string {
   if (!isInside(realRoot, lexical)) {
     throw outside(relPath, 'the path climbs out of the repository root', false);
   }
-  const real = realpathOrNearest(lexical);
+  let real: string;
+  try {
+    real = realpathOrNearest(lexical);
+  } catch (error) {
+    const errno = errnoOf(error);
+    throw new InputError('FILE_UNREADABLE', `cannot resolve ${relPath}: ${errno}`, {
+      location: { file: relPath },
+      context: { errno },
+      cause: error,
+    });
+  }
   if (!isInside(realRoot, real)) {
     throw outside(relPath, 'the path resolves outside the repository root through a symbolic link', true);
   }
@@ -61,20 +73,29 @@ export function resolveInsideRoot(root: string, relPath: string): string {
  *
  * @throws InputError `PATH_OUTSIDE_ROOT` when `relPath` itself is not a
  *   repository-relative path (absolute or climbing out with `..`): that is a
- *   caller error, not a property of the repository.
+ *   caller error, not a property of the repository; `INPUT_INVALID` (field
+ *   maxBytes) for a negative or non-integer limit; `REPO_NOT_FOUND`.
  */
 export function readRepoFile(root: string, relPath: string, options: ReadRepoFileOptions = {}): ReadRepoFileResult {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new InputError('INPUT_INVALID', `maxBytes must be a non-negative integer, got ${maxBytes}`, {
+      location: { field: 'maxBytes' },
+    });
+  }
   const path = toPosixRelative(relPath);
   let real: string;
   try {
     real = resolveInsideRoot(root, relPath);
   } catch (error) {
-    if (error instanceof PhaseMirrorError && error.code === 'PATH_OUTSIDE_ROOT' && error.context.viaSymlink === true) {
+    if (!(error instanceof PhaseMirrorError)) throw error;
+    if (error.code === 'PATH_OUTSIDE_ROOT' && error.context.viaSymlink === true) {
       return { skipped: { path, reason: 'symlink_outside_root', detail: error.message } };
     }
-    if (error instanceof PhaseMirrorError) throw error;
-    return { skipped: { path, reason: 'unreadable', detail: errnoOf(error) } };
+    if (error.code === 'FILE_UNREADABLE') {
+      return { skipped: { path, reason: 'unreadable', detail: String(error.context.errno) } };
+    }
+    throw error;
   }
   let size: number;
   try {

@@ -21,11 +21,12 @@ export interface WalkResult {
 /**
  * Lists every non-ignored regular file below `root`.
  *
- * Why synchronous readdir inside an async function: the walk is dominated by
- * syscalls whose individual latency is tiny, and promise scheduling per
- * directory costs more than it saves (measured: 50k files in ~150 ms sync
- * against ~250 ms with bounded async concurrency). Regular files are never
- * stat'ed; only symlinks are resolved.
+ * Why synchronous readdir inside an async function: the walk is a long run of
+ * tiny syscalls and promise scheduling per directory does not pay for itself
+ * (measured on 50k files in 2,500 directories, warm cache, 2 CPUs: plain
+ * readdirSync 115–150 ms, fs.promises.readdir with 16–64 in flight 155–215 ms;
+ * the whole walk with ignore matching 105–160 ms). Regular files are never
+ * stat'ed (the dirent type is enough); only symlinks are resolved.
  *
  * Ignore semantics follow git: patterns of a nested `.gitignore` are scoped
  * to its directory, deeper files take precedence over shallower ones, the
@@ -105,6 +106,7 @@ class Walker {
     }
     for (const entry of entries) {
       const name = entry.name;
+      // git never lists a `.git` entry, at any depth (submodules keep a `.git` file).
       if (name === '.git') continue;
       const relPath = relDir === '' ? name : `${relDir}/${name}`;
       if (entry.isFile()) {

@@ -61,6 +61,16 @@ describe('resolveInsideRoot', () => {
     expect(() => resolveInsideRoot(root, 'b.ts')).toThrow(expect.objectContaining({ code: 'PATH_OUTSIDE_ROOT' }));
   });
 
+  it('throws FILE_UNREADABLE with the errno when a symlink chain loops', () => {
+    const root = makeTree();
+    symlinkSync('b', join(root, 'a'));
+    symlinkSync('a', join(root, 'b'));
+
+    expect(() => resolveInsideRoot(root, 'a/file')).toThrow(
+      expect.objectContaining({ code: 'FILE_UNREADABLE', location: { file: 'a/file' }, context: { errno: 'ELOOP' } }),
+    );
+  });
+
   it('throws REPO_NOT_FOUND for a missing root', () => {
     const root = join(makeTree(), 'missing');
 
@@ -196,6 +206,14 @@ describe('readRepoFile', () => {
 
     expect(() => readRepoFile(join(parent, 'repo'), '../sibling.txt')).toThrow(
       expect.objectContaining({ code: 'PATH_OUTSIDE_ROOT', location: { file: '../sibling.txt' } }),
+    );
+  });
+
+  it.each([-1, 1.5, Number.NaN])('rejects maxBytes %p as INPUT_INVALID', (maxBytes) => {
+    const root = makeTree({ 'a.txt': 'a' });
+
+    expect(() => readRepoFile(root, 'a.txt', { maxBytes })).toThrow(
+      expect.objectContaining({ code: 'INPUT_INVALID', location: { field: 'maxBytes' } }),
     );
   });
 
