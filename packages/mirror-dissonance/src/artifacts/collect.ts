@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashBaselineFiles, parseBaseline, type IntegrityBaseline } from '../baseline/baseline';
 import { InputError } from '../errors';
+import { PACKAGE_ROOT } from '../package-root';
 import type { Artifacts, BranchProtection, Policy, RepoFile, SkippedFile } from '../types';
 import { findCodeowners } from './codeowners';
 import { isManifest } from './manifests';
@@ -91,6 +92,6 @@ function unreadableWorkflow(entry: SkippedFile): InputError {
 
 /** Reads the package version once, for the report's `meta.tool`. */
 export function packageVersion(): string {
-  const text = readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8');
+  const text = readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }

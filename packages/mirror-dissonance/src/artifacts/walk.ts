@@ -98,7 +98,8 @@ class Walker {
 
   /** `realDir` is the real path of the directory whose `entries` are given; `relDir` is how the walk reached it. */
   walkEntries(realDir: string, relDir: string, entries: Dirent[], ancestors: ReadonlySet<string>): void {
-    const gitignore = entries.find((entry) => entry.name === '.gitignore' && !entry.isDirectory());
+    // Like git (2.32+), a symlinked .gitignore is not followed: ignore rules never come from outside the tree.
+    const gitignore = entries.find((entry) => entry.name === '.gitignore' && entry.isFile());
     if (gitignore !== undefined) {
       const relPath = relDir === '' ? '.gitignore' : `${relDir}/.gitignore`;
       const text = this.readIgnoreFile(join(realDir, '.gitignore'), relPath, false);

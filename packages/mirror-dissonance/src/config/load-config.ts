@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { readShippedSchema } from './shipped-schema';
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import { PACKAGE_ROOT } from '../package-root';
+import { readShippedSchemaText } from './shipped-schema';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
 import type { LocatedString, OracleSettings, Policy } from '../types';
@@ -55,18 +57,35 @@ interface RawConfig {
   rules?: { disabled?: string[] };
 }
 
-let validators: { config: ValidateFunction; policy: ValidateFunction } | undefined;
+type SchemaValidator = ValidateFunction | ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+let validators: { config: SchemaValidator; policy: SchemaValidator } | undefined;
 
-function getValidators(): { config: ValidateFunction; policy: ValidateFunction } {
-  if (validators === undefined) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    const policySchema = readShippedSchema('policy.schema.json');
-    ajv.addSchema(policySchema);
-    validators = {
-      config: ajv.compile(readShippedSchema('phase-mirror-config.schema.json')),
-      policy: ajv.getSchema(policySchema.$id) as ValidateFunction,
-    };
+/**
+ * The config and policy validators. The build generates standalone code for
+ * both (scripts/stamp-schema.js) so no CLI call pays ajv's ~100 ms compile;
+ * it is used only when generated from the very schema files shipped here,
+ * otherwise the shipped schemas are compiled.
+ */
+function getValidators(): { config: SchemaValidator; policy: SchemaValidator } {
+  if (validators !== undefined) return validators;
+  const schemaFiles = ['policy.schema.json', 'phase-mirror-config.schema.json'];
+  const texts = schemaFiles.map(readShippedSchemaText);
+  const sourceSha256 = createHash('sha256');
+  for (const text of texts) sourceSha256.update(text);
+  const generatedFile = join(PACKAGE_ROOT, 'dist', 'config-validators.js');
+  if (existsSync(generatedFile)) {
+    const generated = require(generatedFile) as { config: SchemaValidator; policy: SchemaValidator; sourceSha256: string };
+    if (generated.sourceSha256 === sourceSha256.digest('hex')) {
+      validators = { config: generated.config, policy: generated.policy };
+      return validators;
+    }
   }
+  // Loaded lazily: ajv costs ~30 ms to require, avoided when the generated validators apply.
+  const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const [policySchema, configSchema] = texts.map((text) => JSON.parse(text) as { $id: string });
+  ajv.addSchema(policySchema!);
+  validators = { config: ajv.compile(configSchema!), policy: ajv.getSchema(policySchema!.$id) as ValidateFunction };
   return validators;
 }
 
@@ -143,7 +162,7 @@ function readConfigText(absolute: string, label: string): string {
   }
 }
 
-function validateAgainst(validate: ValidateFunction, source: YamlSource): unknown {
+function validateAgainst(validate: SchemaValidator, source: YamlSource): unknown {
   const value: unknown = source.doc.toJS();
   if (validate(value)) return value;
   const errors = validate.errors ?? [];

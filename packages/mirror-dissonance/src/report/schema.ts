@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DependencyError } from '../errors';
 import { sha256Hex } from '../hashing';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** `$id` of the report schema, schema_version 2.0.0. */
 export const REPORT_SCHEMA_ID = 'https://phase-mirror.dev/schemas/dissonance-report/2.0.0.json';
@@ -24,9 +25,6 @@ export interface LoadedReportSchema {
   bytes: Buffer;
   sha256: string;
 }
-
-/** Same relative location from `src/report` (tests) and `dist/report` (built package). */
-const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
 /** Absolute path of the shipped `dissonance-report.schema.json`. */
 export function reportSchemaPath(): string {

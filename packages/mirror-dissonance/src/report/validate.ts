@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type Ajv2020 from 'ajv/dist/2020';
 import { DependencyError, IntegrityError } from '../errors';
+import { PACKAGE_ROOT } from '../package-root';
 import type { DissonanceReport } from '../types';
 import { loadReportSchema } from './schema';
 
@@ -35,7 +36,7 @@ const MAX_LISTED_ERRORS = 50;
 
 /** Path of the generated standalone validator (same from src/report and dist/report). */
 export function standaloneValidatorPath(): string {
-  return path.join(__dirname, '..', '..', 'dist', 'report-validator.js');
+  return path.join(PACKAGE_ROOT, 'dist', 'report-validator.js');
 }
 
 /**

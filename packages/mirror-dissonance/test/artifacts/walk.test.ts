@@ -302,6 +302,18 @@ describe('walkRepository', () => {
     }
   });
 
+  it('does not apply a symlinked .gitignore, even one pointing inside the root', async () => {
+    const outside = makeTree({ rules: '*\n' });
+    const root = makeTree({ 'inner-rules': '*.ts\n', 'sub/a.ts': 'x', 'b.ts': 'x' });
+    symlinkSync(join(outside, 'rules'), join(root, '.gitignore'));
+    symlinkSync('../inner-rules', join(root, 'sub', '.gitignore'));
+
+    const result = await walkRepository(root);
+
+    expect(result.files).toEqual(['b.ts', 'inner-rules', 'sub/.gitignore', 'sub/a.ts']);
+    expect(result.skipped).toEqual([{ path: '.gitignore', reason: 'symlink_outside_root', detail: expect.any(String) }]);
+  });
+
   it('handles directory names that contain glob characters in nested .gitignore scoping', async () => {
     const root = makeTree({
       'we[ir]d*/.gitignore': 'x.txt\n',

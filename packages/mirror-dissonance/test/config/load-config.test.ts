@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_SETTINGS, loadConfig } from '../../src/config/load-config';
@@ -116,5 +116,30 @@ describe('loadConfig', () => {
   it('rejects a rule id that is not an MD rule', () => {
     const error = errorOf(() => loadConfig(repo({ '.phase-mirror.yml': 'version: 1\nrules:\n  disabled: [nope]\n' })));
     expect(error.location).toMatchObject({ line: 3, field: 'rules.disabled.0' });
+  });
+});
+
+describe('generated configuration validators (scripts/stamp-schema.js)', () => {
+  const { generateConfigValidators } = require('../../../../scripts/stamp-schema.js') as { generateConfigValidators: (dir: string) => string };
+
+  it('accept and reject exactly what the shipped schemas do', () => {
+    // Prepare: a package folder with the shipped schemas and the repository's node_modules.
+    const workDir = mkdtempSync(join(tmpdir(), 'pm-config-gen-'));
+    symlinkSync(join(__dirname, '..', '..', '..', '..', 'node_modules'), join(workDir, 'node_modules'), 'dir');
+    const packageDir = join(workDir, 'pkg');
+    mkdirSync(join(packageDir, 'schemas'), { recursive: true });
+    mkdirSync(join(packageDir, 'dist'));
+    for (const name of ['policy.schema.json', 'phase-mirror-config.schema.json']) {
+      writeFileSync(join(packageDir, 'schemas', name), readFileSync(join(__dirname, '..', '..', 'schemas', name)));
+    }
+    // Act
+    const file = generateConfigValidators(packageDir);
+    const generated = require(file) as { config: (v: unknown) => boolean; policy: (v: unknown) => boolean; sourceSha256: string };
+    // Assess
+    expect(generated.sourceSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(generated.config({ version: 1, policy: { criticalPaths: ['a'] } })).toBe(true);
+    expect(generated.config({ version: 2 })).toBe(false);
+    expect(generated.policy({ requiredStatusChecks: ['x'] })).toBe(true);
+    expect(generated.policy({ unknown: true })).toBe(false);
   });
 });

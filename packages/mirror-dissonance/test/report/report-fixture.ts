@@ -106,6 +106,10 @@ export function stampedPackage(schemaFile = path.join(PACKAGE_DIR, 'schemas', 'd
   const packageDir = path.join(tempDirWithModules('pm-report-stamp-'), 'pkg');
   mkdirSync(path.join(packageDir, 'schemas'), { recursive: true });
   copyFileSync(schemaFile, path.join(packageDir, 'schemas', 'dissonance-report.schema.json'));
+  // The build also generates the configuration validators from their schemas.
+  for (const name of ['policy.schema.json', 'phase-mirror-config.schema.json']) {
+    copyFileSync(path.join(PACKAGE_DIR, 'schemas', name), path.join(packageDir, 'schemas', name));
+  }
   execFileSync(process.execPath, [STAMP_SCRIPT, '--package-dir', packageDir], { stdio: 'pipe' });
   return packageDir;
 }
