@@ -76,7 +76,7 @@ export function resolveEventContext(input: EventFlags, env: NodeJS.ProcessEnv, r
     eventName: eventName ?? mode,
     repository: input.repository ?? nonEmpty(env.GITHUB_REPOSITORY) ?? payload.repository ?? basename(resolve(root)),
     prNumber,
-    commitSha: input.sha ?? payload.headSha ?? nonEmpty(env.GITHUB_SHA),
+    commitSha: checkCommitSha(input.sha, '--sha') ?? checkCommitSha(payload.headSha, eventPath) ?? checkCommitSha(nonEmpty(env.GITHUB_SHA), 'GITHUB_SHA'),
     headRef: input.headRef ?? payload.headRef ?? nonEmpty(env.GITHUB_HEAD_REF) ?? branchOf(nonEmpty(env.GITHUB_REF)),
     baseRef,
     author: input.author ?? payload.author ?? nonEmpty(env.GITHUB_ACTOR),
@@ -85,6 +85,22 @@ export function resolveEventContext(input: EventFlags, env: NodeJS.ProcessEnv, r
     dryRun: input.dryRun ?? false,
   };
   return dropUndefined(context);
+}
+
+const COMMIT_SHA = /^[0-9a-f]{7,64}$/;
+
+/**
+ * A commit id is 7 to 64 hex digits (abbreviated SHA-1 up to SHA-256); a ref
+ * name like `HEAD` is refused here rather than producing a report that fails
+ * schema validation later. Uppercase hex is normalized.
+ */
+function checkCommitSha(value: string | undefined, source: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const sha = value.toLowerCase();
+  if (COMMIT_SHA.test(sha)) return sha;
+  const message = `commit SHA "${value}" is not 7 to 64 hex digits`;
+  if (source === '--sha') throw new UsageError(message, { location: { flag: '--sha' } });
+  throw new InputError('INPUT_INVALID', message, { location: source?.startsWith('GITHUB_') ? { field: source } : { file: source ?? 'event payload' } });
 }
 
 function resolveMode(flag: string | undefined, eventName: string | undefined): Mode {

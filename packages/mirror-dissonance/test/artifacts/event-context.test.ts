@@ -259,3 +259,18 @@ describe('resolveEventContext errors', () => {
     expect(() => resolveEventContext({ base: 'nope' }, {}, root)).toThrow(expect.objectContaining({ code: 'GIT_FAILED' }));
   });
 });
+
+describe('resolveEventContext commit SHA', () => {
+  const root = process.cwd();
+
+  it('normalizes an uppercase SHA and refuses a ref name given as --sha', () => {
+    expect(resolveEventContext({ sha: 'ABCDEF1' }, {}, root).commitSha).toBe('abcdef1');
+    expect(() => resolveEventContext({ sha: 'HEAD' }, {}, root)).toThrow(expect.objectContaining({ code: 'USAGE', location: { flag: '--sha' } }));
+  });
+
+  it('names GITHUB_SHA when the environment carries something else', () => {
+    expect(() => resolveEventContext({}, { GITHUB_SHA: 'not-a-sha' }, root)).toThrow(
+      expect.objectContaining({ code: 'INPUT_INVALID', location: { field: 'GITHUB_SHA' } }),
+    );
+  });
+});
