@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError, loadConfig, type ResolvedConfig } from '@phase-mirror/mirror-dissonance';
+import { InputError, loadConfig, STATE_DIR_NAME, type ResolvedConfig } from '@phase-mirror/mirror-dissonance';
 
 /** A repository the CLI works on: its real root, configuration and state folder. */
 export interface Workspace {
@@ -31,5 +31,5 @@ export function resolveRoot(cwd: string, path: string | undefined): string {
 export function openWorkspace(cwd: string, path: string | undefined, options: WorkspaceOptions): Workspace {
   const root = resolveRoot(cwd, path);
   const config = loadConfig(root, options.config === undefined ? undefined : resolve(cwd, options.config));
-  return { root, config, stateDir: options.stateDir === undefined ? join(root, '.phase-mirror') : resolve(cwd, options.stateDir) };
+  return { root, config, stateDir: options.stateDir === undefined ? join(root, STATE_DIR_NAME) : resolve(cwd, options.stateDir) };
 }

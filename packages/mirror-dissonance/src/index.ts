@@ -6,7 +6,7 @@ export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedC
 export { collectArtifacts, packageVersion, type CollectOptions } from './artifacts/collect';
 export { loadBranchProtection } from './artifacts/branch-protection';
 export { resolveEventContext, type EventFlags } from './artifacts/event-context';
-export { walkRepository } from './artifacts/walk';
+export { walkRepository, STATE_DIR_NAME } from './artifacts/walk';
 export { readRepoFile, resolveInsideRoot } from './artifacts/read-file';
 export { parseWorkflow, type WorkflowFile } from './artifacts/workflow';
 export { CodeownersFile, findCodeowners } from './artifacts/codeowners';
@@ -21,6 +21,7 @@ export {
   type BaselineDrift,
 } from './baseline/baseline';
 export { BUILTIN_RULES, enabledRules, rulesHash } from './rules/registry';
+export { driftMagnitude } from './rules/md-005-baseline-drift';
 export { runOracle, verifyReportRedactions, SCHEMA_VERSION, type OracleDependencies, type OracleInput, type OracleResult } from './oracle/pipeline';
 export { decide, applyDryRun } from './policy/decision';
 export { applyCircuitBreaker, breakerKey } from './policy/circuit-breaker';
@@ -28,7 +29,7 @@ export { Redactor, verifyRedactedText, type NonceKey } from './redaction/redacto
 export { redactText } from './redaction/redactor';
 export { loadOrCreateLocalNonce } from './redaction/local-nonce';
 export { runL0, L0_CHECKS, checkSchemaHash, checkPermissionBits, checkDriftMagnitude, checkNonceFreshness, checkContractionWitness, type L0Result } from './l0/invariants';
-export { encodePermissionMask } from './l0/permission-mask';
+export { encodePermissionMask, workflowPermissionSpecs } from './l0/permission-mask';
 export { openStateDatabase, type StateDatabase } from './store/sqlite';
 export type { FpStore, FpEvent, NewFpEvent, FpRuleStats, BlockCounter, FprHistory } from './store/ports';
 export { JsonLinesMetricsSink, MemoryMetricsSink, type MetricsSink } from './metrics/metrics';

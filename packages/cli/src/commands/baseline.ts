@@ -33,8 +33,7 @@ export async function baselineCreateCommand(
     throw new UsageError(`${workspace.config.policy.baseline.path} already exists; pass --force to replace it`, { location: { flag: '--force' } });
   }
   const walk = await walkRepository(workspace.root);
-  const files = walk.files.filter((f) => !f.startsWith('.phase-mirror/'));
-  const hashes = hashBaselineFiles(workspace.root, files, globs, { exclude: [workspace.config.policy.baseline.path] });
+  const hashes = hashBaselineFiles(workspace.root, walk.files, globs, { exclude: [workspace.config.policy.baseline.path] });
   if (hashes.size === 0) throw new UsageError(`no file matches the globs ${globs.join(', ')}`, { location: { flag: '--glob' } });
   const baseline = createBaseline(globs, hashes, new Date());
   mkdirSync(dirname(target), { recursive: true });
@@ -51,7 +50,7 @@ export async function baselineShowCommand(path: string | undefined, options: { c
   if (!existsSync(target)) throw new UsageError(`${relPath} not found; create it with \`phase-mirror baseline create\``);
   const baseline = parseBaseline(relPath, readFileSync(target, 'utf8'));
   const walk = await walkRepository(workspace.root);
-  const current = hashBaselineFiles(workspace.root, walk.files.filter((f) => !f.startsWith('.phase-mirror/')), baseline.globs, { exclude: [relPath] });
+  const current = hashBaselineFiles(workspace.root, walk.files, baseline.globs, { exclude: [relPath] });
   const drift = compareBaseline(baseline, current);
   const threshold = workspace.config.policy.baseline.threshold;
   if (options.format === 'json') {

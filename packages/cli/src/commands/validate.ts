@@ -1,7 +1,8 @@
 import {
   collectArtifacts,
-  compareBaseline,
+  driftMagnitude,
   encodePermissionMask,
+  workflowPermissionSpecs,
   loadOrCreateLocalNonce,
   loadReportSchema,
   readSchemaStamp,
@@ -44,11 +45,7 @@ export async function validateCommand(path: string | undefined, options: { confi
   });
 
   const schema = loadReportSchema();
-  const permissionSpecs = artifacts.workflows.flatMap((workflow) => [
-    ...(workflow.permissions ? [{ path: workflow.path, ...workflow.permissions }] : []),
-    ...workflow.jobs.flatMap((job) => (job.permissions ? [{ path: workflow.path, ...job.permissions }] : [])),
-  ]);
-  const mask = encodePermissionMask(permissionSpecs);
+  const mask = encodePermissionMask(workflowPermissionSpecs(artifacts.workflows));
   // validate never creates state: the nonce is checked only when a previous run created it.
   const nonceExists = existsSync(join(workspace.stateDir, 'nonce'));
   const now = Date.now();
@@ -57,10 +54,7 @@ export async function validateCommand(path: string | undefined, options: { confi
     ['permission_bits', checkPermissionBits(mask.mask)],
     [
       'drift_magnitude',
-      checkDriftMagnitude(
-        artifacts.baseline ? compareBaseline(artifacts.baseline, artifacts.baselineCurrent).magnitude : 0,
-        workspace.config.settings.l0.driftBound,
-      ),
+      checkDriftMagnitude(driftMagnitude(artifacts) ?? 0, workspace.config.settings.l0.driftBound),
     ],
   ];
   if (nonceExists) {

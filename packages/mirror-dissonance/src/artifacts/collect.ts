@@ -10,7 +10,6 @@ import { readRepoFile } from './read-file';
 import { walkRepository } from './walk';
 import { parseWorkflow, type WorkflowFile } from './workflow';
 
-const STATE_DIR_PREFIX = '.phase-mirror/';
 const WORKFLOW_FILE = /^\.github\/workflows\/[^/]+\.ya?ml$/;
 
 export interface CollectOptions {
@@ -26,9 +25,7 @@ export interface CollectOptions {
  * workflow or baseline is an input error naming file and line.
  */
 export async function collectArtifacts(root: string, options: CollectOptions): Promise<Artifacts> {
-  const walked = await walkRepository(root);
-  // The oracle's own state folder is never part of what the repository is.
-  const walk = { files: walked.files.filter((f) => !f.startsWith(STATE_DIR_PREFIX)), skipped: walked.skipped };
+  const walk = await walkRepository(root);
   const skipped: SkippedFile[] = [...walk.skipped];
   // A workflow the oracle cannot read would make it judge a repository it has
   // not seen: fail as an input error instead of skipping it.

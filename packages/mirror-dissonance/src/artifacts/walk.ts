@@ -1,6 +1,7 @@
 /**
  * Enumerates the files of a repository the way git sees its working tree:
- * every regular file below the root, minus `.git/`, minus what `.gitignore`
+ * every regular file below the root, minus `.git/` and the root's
+ * `.phase-mirror/` state folder, minus what `.gitignore`
  * files (at every level) and `.git/info/exclude` exclude. Symlinks are
  * followed only while they stay inside the root, so a repository cannot make
  * the oracle read `/etc/passwd` or loop forever.
@@ -10,6 +11,9 @@ import { join, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { InputError } from '../errors';
 import type { SkippedFile } from '../types';
+
+/** The embedded state folder (`.phase-mirror/` at the repository root, DESIGN §7). */
+export const STATE_DIR_NAME = '.phase-mirror';
 
 export interface WalkResult {
   /** Repository-relative POSIX paths of the regular files, sorted by code unit. */
@@ -109,6 +113,8 @@ class Walker {
       const name = entry.name;
       // git never lists a `.git` entry, at any depth (submodules keep a `.git` file).
       if (name === '.git') continue;
+      // The oracle's own state folder is never part of what the repository is.
+      if (relDir === '' && name === STATE_DIR_NAME) continue;
       const relPath = relDir === '' ? name : `${relDir}/${name}`;
       if (entry.isFile()) {
         if (!this.matcher.ignores(relPath)) this.files.push(relPath);

@@ -1,3 +1,4 @@
+import type { WorkflowFile } from '../artifacts/workflow';
 /**
  * Encodes the `permissions:` blocks of workflows into the 16-bit mask the L0
  * `permission_bits` invariant checks.
@@ -103,4 +104,14 @@ export function encodePermissionMask(blocks: readonly PermissionSpec[]): Permiss
     }
   }
   return { mask, unknownScopes };
+}
+
+/** Every `permissions` block of the workflows (workflow and job level), with its file, for the mask. */
+export function workflowPermissionSpecs(workflows: readonly WorkflowFile[]): PermissionSpec[] {
+  const specs: PermissionSpec[] = [];
+  for (const workflow of workflows) {
+    if (workflow.permissions) specs.push({ path: workflow.path, ...workflow.permissions });
+    for (const job of workflow.jobs) if (job.permissions) specs.push({ path: workflow.path, ...job.permissions });
+  }
+  return specs;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, compareCodePoints, sha256Hex } from '../hashing';
-import { encodePermissionMask, type PermissionSpec } from '../l0/permission-mask';
-import { runL0, type L0Result } from '../l0/invariants';
+import { encodePermissionMask, workflowPermissionSpecs } from '../l0/permission-mask';
+import { runL0, type L0Failure as L0CheckFailure } from '../l0/invariants';
 import type { MetricsSink } from '../metrics/metrics';
 import { applyCircuitBreaker } from '../policy/circuit-breaker';
 import { applyDryRun, decide, emptyCounts } from '../policy/decision';
@@ -278,8 +278,8 @@ export function verifyReportRedactions(report: DissonanceReport, keys: readonly 
   for (const item of report.items) for (const evidence of item.evidence) verifyRedactedText(evidence.snippet, keys);
 }
 
-interface L0Failure {
-  result: Extract<L0Result, { ok: false }>;
+interface L0Finding {
+  result: L0CheckFailure;
   evidence: EvidenceInput[];
 }
 
@@ -289,13 +289,8 @@ async function evaluateL0(
   deps: OracleDependencies,
   stats: ReadonlyMap<string, FpRuleStats>,
   now: Date,
-): Promise<L0Failure[]> {
-  const permissionSpecs: PermissionSpec[] = [];
-  for (const workflow of artifacts.workflows) {
-    if (workflow.permissions) permissionSpecs.push({ path: workflow.path, ...workflow.permissions });
-    for (const job of workflow.jobs) if (job.permissions) permissionSpecs.push({ path: workflow.path, ...job.permissions });
-  }
-  const permissions = encodePermissionMask(permissionSpecs);
+): Promise<L0Finding[]> {
+  const permissions = encodePermissionMask(workflowPermissionSpecs(artifacts.workflows));
   const contractions = [];
   for (const rule of deps.rules) {
     const current = stats.get(rule.id);
@@ -317,8 +312,7 @@ async function evaluateL0(
     contractions,
     contractionWitnessMin: settings.l0.contractionWitnessMin,
   });
-  return failures.map((result) => {
-    const failure = result as Extract<L0Result, { ok: false }>;
+  return failures.map((failure) => {
     const evidence: EvidenceInput[] =
       failure.check === 'permission_bits'
         ? permissions.unknownScopes.map((scope) => ({ path: scope.path, line: scope.line, snippet: `${scope.name}: ${scope.level}` }))
