@@ -5,6 +5,7 @@ import { baselineCreateCommand, baselineShowCommand } from './commands/baseline'
 import { configShowCommand, configValidateCommand } from './commands/config';
 import { fpListCommand, fpMarkCommand } from './commands/fp';
 import { initCommand } from './commands/init';
+import { orgScanCommand } from './commands/org-scan';
 import { INIT_TEMPLATES } from './commands/init-templates';
 import { validateCommand } from './commands/validate';
 import { EXIT, exitCodeFor } from './exit-codes';
@@ -24,10 +25,13 @@ function eventOptions(command: Command): Command {
     .option('--author <login>', 'change author (default: PR author from the event payload, else GITHUB_ACTOR)')
     .option('--strict', 'strict thresholds (critical > 0, high > 0, medium > 5)')
     .option('--dry-run', 'report block as warn ("would block")')
-    .option('--branch-protection <file>', 'branch-protection JSON (GitHub REST shape) with required status checks')
+    .option('--branch-protection <file>', 'branch-protection JSON (GitHub REST shape); default: the GitHub API when GITHUB_TOKEN is set')
+    .option('--org-manifest <file>', 'organisation governance manifest (MD-101)')
+    .option('--org-states <file>', 'repository states from `phase-mirror org-scan` (default: scan with GITHUB_TOKEN)')
     .option('-c, --config <file>', 'configuration file (default: <path>/.phase-mirror.yml)')
     .option('--state-dir <dir>', 'embedded state folder (default: <path>/.phase-mirror)')
     .option('-o, --output <file>', 'report file', 'dissonance_report.json')
+    .option('--sarif <file>', 'also write SARIF 2.1.0 to this file (for code-scanning upload)')
     .addOption(new Option('-f, --format <format>', 'stdout format').choices(REPORT_FORMATS as unknown as string[]).default('text'));
 }
 
@@ -98,6 +102,13 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     .addOption(new Option('--template <name>').choices(INIT_TEMPLATES as unknown as string[]).default('standard'))
     .option('--force', 'replace an existing .phase-mirror.yml')
     .action((path: string | undefined, options: { template: string; force?: boolean }) => run((io) => initCommand(path, options, io)));
+
+  program
+    .command('org-scan')
+    .description('read the governance state of every repository of an organisation from the GitHub API (needs GITHUB_TOKEN)')
+    .requiredOption('--org <login>', 'organisation')
+    .option('-o, --output <file>', 'write the JSON here instead of stdout')
+    .action((options: { org: string; output?: string }) => run((io) => orgScanCommand(options, io)));
 
   const config = program.command('config').description('the configuration in force');
   config

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'NONCE_UNAVAILABLE'
   | 'STORE_FAILED'
   | 'DUPLICATE_EVENT'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'GITHUB_API_FAILED';
 
 export interface ErrorLocation {
   file?: string;

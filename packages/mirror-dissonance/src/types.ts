@@ -6,6 +6,8 @@
 import type { WorkflowFile } from './artifacts/workflow';
 import type { CodeownersFile } from './artifacts/codeowners';
 import type { IntegrityBaseline } from './baseline/baseline';
+import type { OrgManifest } from './org/manifest';
+import type { OrgScan } from './org/state';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 /** Highest first; also the order findings are sorted in. */
@@ -68,7 +70,39 @@ export interface Policy {
   source?: string;
   requiredStatusChecks: readonly LocatedString[];
   criticalPaths: readonly LocatedString[];
+  /** Paths (globs) whose changes need accountable human review (MD-002). */
+  protectedPaths: readonly LocatedString[];
   baseline: BaselinePolicy;
+  /** The merge-queue trust chain the repository declares (MD-102); undefined when not declared. */
+  mergeQueue?: MergeQueuePolicy;
+  /** Identities and branches that are automation, not people (MD-002). */
+  automation: AutomationPolicy;
+  /** Probabilistic components and the evaluation jobs that must gate them (MD-003); undefined when not declared. */
+  probabilistic?: ProbabilisticPolicy;
+}
+
+export interface MergeQueuePolicy {
+  /** Line of the `mergeQueue:` key, for evidence. */
+  path: string;
+  line: number;
+  requiredForDefaultBranch: boolean;
+  allowBypassForAdmins: boolean;
+  requireLinearHistory: boolean;
+  allowDirectPushes: boolean;
+}
+
+export interface AutomationPolicy {
+  /** Logins (exact, or globs such as `*[bot]`). */
+  authors: readonly LocatedString[];
+  /** Head-branch prefixes such as `agent/` or `dependabot/`. */
+  branchPrefixes: readonly LocatedString[];
+}
+
+export interface ProbabilisticPolicy {
+  /** Globs of probabilistic components (models, prompts, ML pipelines). */
+  paths: readonly LocatedString[];
+  /** Job names or keys (globs) that evaluate them. */
+  evaluationJobs: readonly LocatedString[];
 }
 
 export interface LocatedString {
@@ -78,10 +112,47 @@ export interface LocatedString {
   line: number;
 }
 
-/** Required status checks read from a branch-protection JSON (GitHub REST shape). */
+/**
+ * The protection in force on the base branch, from a branch-protection JSON
+ * (`--branch-protection FILE`, GitHub REST shape) or the GitHub API (classic
+ * protection merged with the active rulesets that target the branch).
+ */
 export interface BranchProtection {
+  /** The file it was read from, or the API request (e.g. `GET /repos/o/r/branches/main/protection`). */
   path: string;
+  source: 'file' | 'api';
+  branch?: string;
+  /** False when no protection and no active ruleset applies to the branch. */
+  enabled: boolean;
   requiredContexts: readonly LocatedString[];
+  /** Branches must be up to date before merging. */
+  strictStatusChecks: boolean;
+  requirePullRequest: boolean;
+  requiredApprovingReviewCount: number;
+  requireCodeOwnerReviews: boolean;
+  dismissStaleReviews: boolean;
+  /** Admins are bound by the rules (classic `enforce_admins`, or rulesets without an admin bypass). */
+  enforceAdmins: boolean;
+  requireLinearHistory: boolean;
+  allowForcePushes: boolean;
+  /** A ruleset requires the merge queue for this branch. */
+  mergeQueueRequired: boolean;
+  /** Pushes are restricted to listed actors (classic restrictions, ruleset update rule). */
+  pushRestricted: boolean;
+}
+
+export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
+
+/** What is known about the pull request under review, from the event payload or the API. */
+export interface PullRequestFacts {
+  number: number;
+  author: string;
+  headRef: string;
+  labels: readonly string[];
+  /** Reviews, latest last; undefined when they were not fetched (no token). */
+  reviews?: readonly { user: string; state: ReviewState; submittedAt?: string }[];
+  /** Where the facts came from: `GITHUB_EVENT_PATH` or `GET /repos/o/r/pulls/N`. */
+  source: string;
 }
 
 /** Everything the rules may read. Built once per run by the collector; never mutated. */
@@ -96,6 +167,9 @@ export interface Artifacts {
   manifests: readonly RepoFile[];
   policy: Policy;
   branchProtection?: BranchProtection;
+  pullRequest?: PullRequestFacts;
+  /** Organisation governance inputs for MD-101 (`--org-manifest` with org-scan states). */
+  organization?: OrganizationInputs;
   /** The committed baseline, when the file exists. */
   baseline?: IntegrityBaseline;
   /** SHA-256 of every current file matching the baseline globs. */
@@ -110,6 +184,7 @@ export interface OracleSettings {
   l0: { driftBound: number; contractionWitnessMin: number };
   /** Rule ids switched off by configuration. */
   disabledRules: readonly string[];
+  ruleOptions: RuleOptions;
 }
 
 /** Block when the count of a severity is strictly greater than its threshold. Low never blocks. */
@@ -122,6 +197,29 @@ export interface SeverityThresholds {
 export interface RuleContext {
   artifacts: Artifacts;
   event: EventContext;
+  /** Rule options from configuration (`rules.options`), defaults applied. */
+  options: RuleOptions;
+}
+
+/** Per-rule options, resolved from `.phase-mirror.yml` `rules.options`. */
+export interface RuleOptions {
+  /** MD-100: what each job intent must do, by intent name (test, lint, security, build, deploy...). */
+  jobIntents: Readonly<Record<string, JobIntent>>;
+}
+
+export interface JobIntent {
+  /** Words in a job key or name that claim the intent (matched as whole words, case-insensitive). */
+  keywords: readonly string[];
+  /** `uses:` actions (owner/name, without @ref; globs allowed) that fulfil it. */
+  actions: readonly string[];
+  /** Regular expressions (source) matched against `run:` scripts that fulfil it. */
+  commands: readonly string[];
+}
+
+/** MD-101 inputs: the organisation's manifest and the governance state of its repositories. */
+export interface OrganizationInputs {
+  manifest: OrgManifest;
+  states: OrgScan;
 }
 
 /** One piece of evidence before redaction. */

@@ -6,10 +6,10 @@ import {
   enabledRules,
   formatGithub,
   formatJobSummary,
+  formatMarkdown,
   formatSarif,
   formatText,
   JsonLinesMetricsSink,
-  loadBranchProtection,
   loadOrCreateLocalNonce,
   loadReportSchema,
   openStateDatabase,
@@ -24,19 +24,22 @@ import {
   type EventFlags,
   type OracleResult,
 } from '@phase-mirror/mirror-dissonance';
+import { writeFileAtomic } from '../atomic-write';
 import { EXIT } from '../exit-codes';
+import { gatherGitHubInputs, type GitHubInputOptions } from '../github-inputs';
 import { progress, type Io } from '../io';
 import { openWorkspace } from '../workspace';
 
-export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export interface AnalyzeOptions extends EventFlags {
+export interface AnalyzeOptions extends EventFlags, GitHubInputOptions {
   config?: string;
   stateDir?: string;
-  branchProtection?: string;
   output: string;
   format: string;
+  /** Also write SARIF 2.1.0 to this file (for code-scanning upload) in the same run. */
+  sarif?: string;
 }
 
 export function parseFormat(value: string): ReportFormat {
@@ -56,19 +59,28 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
   if (!existsSync(dirname(reportFile))) {
     throw new UsageError(`directory of the report file does not exist: ${dirname(reportFile)}`, { location: { flag: '--output' } });
   }
+  const sarifFile = options.sarif === undefined ? undefined : resolve(io.cwd, options.sarif);
+  if (sarifFile !== undefined && !existsSync(dirname(sarifFile))) {
+    throw new UsageError(`directory of the SARIF file does not exist: ${dirname(sarifFile)}`, { location: { flag: '--sarif' } });
+  }
   const workspace = openWorkspace(io.cwd, path, options);
   const { config } = workspace;
-  const event = resolveEventContext(
+  let event = resolveEventContext(
     { ...options, strict: options.strict === true || config.strict, dryRun: options.dryRun === true || config.dryRun },
     io.env,
     workspace.root,
   );
-  const branchProtection = options.branchProtection === undefined ? undefined : loadBranchProtection(resolve(io.cwd, options.branchProtection));
+  const github = await gatherGitHubInputs(event, options, io);
+  if (github.changedFiles !== undefined) event = { ...event, changedFiles: github.changedFiles };
+  if (event.author === undefined && github.pullRequest !== undefined) event = { ...event, author: github.pullRequest.author };
+  if (event.headRef === undefined && github.pullRequest !== undefined) event = { ...event, headRef: github.pullRequest.headRef };
 
   progress(io, `collecting artifacts in ${workspace.root}`);
   const artifacts = await collectArtifacts(workspace.root, {
     policy: config.policy,
-    ...(branchProtection ? { branchProtection } : {}),
+    ...(github.branchProtection ? { branchProtection: github.branchProtection } : {}),
+    ...(github.pullRequest ? { pullRequest: github.pullRequest } : {}),
+    ...(github.organization ? { organization: github.organization } : {}),
   });
 
   for (const entry of artifacts.skipped) io.err(`warning: skipped ${entry.path}: ${entry.reason.replace(/_/g, ' ')} (${entry.detail})`);
@@ -98,9 +110,18 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
 
   const report = result.report;
   writeReport(report, reportFile, (r) => verifyReportRedactions(r, [nonce]));
+  if (sarifFile !== undefined) writeFileAtomic(sarifFile, sarifText(report));
   printReport(report, format, io, result);
   if (format === 'github' && io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, formatJobSummary(report));
   return report.machine_decision.outcome === 'block' ? EXIT.BLOCK : EXIT.OK;
+}
+
+function sarifText(report: DissonanceReport): string {
+  const sarif = formatSarif(report, {
+    toolVersion: packageVersion(),
+    rules: BUILTIN_RULES.map((r) => ({ id: r.id, title: r.title, description: r.description, severity: r.severity })),
+  });
+  return `${JSON.stringify(sarif, null, 2)}\n`;
 }
 
 function printReport(report: DissonanceReport, format: ReportFormat, io: Io, result: OracleResult): void {
@@ -109,16 +130,10 @@ function printReport(report: DissonanceReport, format: ReportFormat, io: Io, res
       io.out(JSON.stringify(report, null, 2));
       return;
     case 'sarif':
-      io.out(
-        JSON.stringify(
-          formatSarif(report, {
-            toolVersion: packageVersion(),
-            rules: BUILTIN_RULES.map((r) => ({ id: r.id, title: r.title, description: r.description, severity: r.severity })),
-          }),
-          null,
-          2,
-        ),
-      );
+      io.out(sarifText(report));
+      return;
+    case 'markdown':
+      io.out(formatMarkdown(report));
       return;
     case 'github':
       io.out(formatGithub(report));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { hashBaselineFiles, parseBaseline, type IntegrityBaseline } from '../baseline/baseline';
 import { InputError } from '../errors';
 import { PACKAGE_ROOT } from '../package-root';
-import type { Artifacts, BranchProtection, Policy, RepoFile, SkippedFile } from '../types';
+import type { Artifacts, BranchProtection, OrganizationInputs, Policy, PullRequestFacts, RepoFile, SkippedFile } from '../types';
 import { findCodeowners } from './codeowners';
 import { isManifest } from './manifests';
 import { readRepoFile } from './read-file';
@@ -15,6 +15,8 @@ const WORKFLOW_FILE = /^\.github\/workflows\/[^/]+\.ya?ml$/;
 export interface CollectOptions {
   policy: Policy;
   branchProtection?: BranchProtection;
+  pullRequest?: PullRequestFacts;
+  organization?: OrganizationInputs;
 }
 
 /**
@@ -74,6 +76,8 @@ export async function collectArtifacts(root: string, options: CollectOptions): P
     manifests,
     policy: options.policy,
     ...(options.branchProtection ? { branchProtection: options.branchProtection } : {}),
+    ...(options.pullRequest ? { pullRequest: options.pullRequest } : {}),
+    ...(options.organization ? { organization: options.organization } : {}),
     ...(baseline ? { baseline } : {}),
     baselineCurrent,
     skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),

@@ -13,6 +13,10 @@ export interface WorkflowTrigger {
   line: number;
   branches?: string[];
   types?: string[];
+  /** `paths:` filter: the workflow runs when some changed file matches (`!` patterns exclude). */
+  paths?: string[];
+  /** `paths-ignore:` filter: the workflow is skipped when every changed file matches. */
+  pathsIgnore?: string[];
 }
 
 export type PermissionLevel = 'read' | 'write' | 'none';
@@ -264,6 +268,8 @@ class WorkflowParser {
           const filterName = this.keyName(filter);
           if (filterName === 'branches') trigger.branches = this.stringList(filter.value);
           else if (filterName === 'types') trigger.types = this.stringList(filter.value);
+          else if (filterName === 'paths') trigger.paths = this.stringList(filter.value);
+          else if (filterName === 'paths-ignore') trigger.pathsIgnore = this.stringList(filter.value);
         }
       }
       triggers.push(trigger);

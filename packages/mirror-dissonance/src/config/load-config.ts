@@ -6,7 +6,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
-import type { LocatedString, OracleSettings, Policy } from '../types';
+import { DEFAULT_JOB_INTENTS } from '../rules/job-intents';
+import type { JobIntent, LocatedString, MergeQueuePolicy, OracleSettings, Policy } from '../types';
 import { parseYamlSource, type YamlSource } from './yaml-source';
 
 export const CONFIG_FILE = '.phase-mirror.yml';
@@ -26,6 +27,7 @@ export const DEFAULT_SETTINGS: OracleSettings = Object.freeze({
   circuitBreaker: { threshold: 100, strictThreshold: 50 },
   l0: { driftBound: 1, contractionWitnessMin: 5 },
   disabledRules: [],
+  ruleOptions: { jobIntents: DEFAULT_JOB_INTENTS },
 });
 
 /** The configuration in force for a run, with where each part came from. */
@@ -42,7 +44,11 @@ export interface ResolvedConfig {
 
 interface RawPolicy {
   requiredStatusChecks?: string[];
+  mergeQueue?: Partial<Omit<MergeQueuePolicy, 'path' | 'line'>>;
+  automation?: { authors?: string[]; branchPrefixes?: string[] };
+  protectedPaths?: string[];
   criticalPaths?: string[];
+  probabilistic?: { paths: string[]; evaluationJobs: string[] };
   baseline?: { path?: string; globs?: string[]; threshold?: number };
 }
 
@@ -54,7 +60,7 @@ interface RawConfig {
   thresholds?: { default?: Partial<OracleSettings['thresholds']['default']>; strict?: Partial<OracleSettings['thresholds']['strict']> };
   circuitBreaker?: Partial<OracleSettings['circuitBreaker']>;
   l0?: Partial<OracleSettings['l0']>;
-  rules?: { disabled?: string[] };
+  rules?: { disabled?: string[]; options?: { jobIntents?: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> } };
 }
 
 type SchemaValidator = ValidateFunction | ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
@@ -106,7 +112,11 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
     throw new InputError('CONFIG_INVALID', 'configuration file not found', { location: { file: configLabel, flag: '--config' } });
   }
 
-  const policyFile = POLICY_FILES.find((candidate) => existsSync(join(root, candidate)));
+  const policyFiles = POLICY_FILES.filter((candidate) => existsSync(join(root, candidate)));
+  if (policyFiles.length > 1) {
+    throw new InputError('CONFIG_INVALID', `policy is declared in ${policyFiles.join(' and ')}; keep one`, { location: { file: policyFiles[1] } });
+  }
+  const policyFile = policyFiles[0];
   let policy: Policy;
   if (policyFile !== undefined) {
     if (raw?.policy !== undefined && configSource !== undefined) {
@@ -133,6 +143,7 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
     circuitBreaker: { ...DEFAULT_SETTINGS.circuitBreaker, ...raw?.circuitBreaker },
     l0: { ...DEFAULT_SETTINGS.l0, ...raw?.l0 },
     disabledRules: raw?.rules?.disabled ?? [],
+    ruleOptions: { jobIntents: resolveJobIntents(raw?.rules?.options?.jobIntents, configSource) },
   };
   return {
     ...(configSource ? { configFile: configLabel } : {}),
@@ -202,22 +213,67 @@ function describeAjvError(error: ErrorObject): string {
 }
 
 function resolvePolicy(raw: RawPolicy, source: YamlSource | undefined, prefix: (string | number)[]): Policy {
-  const located = (field: 'requiredStatusChecks' | 'criticalPaths'): LocatedString[] =>
-    (raw[field] ?? []).map((value, index) => ({
-      value,
-      path: source?.path ?? CONFIG_FILE,
-      line: source ? source.lineOf([...prefix, field, index]) : 0,
-    }));
-  return {
+  const file = source?.path ?? CONFIG_FILE;
+  const located = (values: readonly string[] | undefined, ...field: string[]): LocatedString[] =>
+    (values ?? []).map((value, index) => ({ value, path: file, line: source ? source.lineOf([...prefix, ...field, index]) : 0 }));
+  const policy: Policy = {
     ...(source ? { source: source.path } : {}),
-    requiredStatusChecks: located('requiredStatusChecks'),
-    criticalPaths: located('criticalPaths'),
+    requiredStatusChecks: located(raw.requiredStatusChecks, 'requiredStatusChecks'),
+    criticalPaths: located(raw.criticalPaths, 'criticalPaths'),
+    protectedPaths: located(raw.protectedPaths, 'protectedPaths'),
+    automation: {
+      authors: located(raw.automation?.authors, 'automation', 'authors'),
+      branchPrefixes: located(raw.automation?.branchPrefixes, 'automation', 'branchPrefixes'),
+    },
     baseline: {
       path: raw.baseline?.path ?? DEFAULT_BASELINE_PATH,
       globs: raw.baseline?.globs ?? [],
       threshold: raw.baseline?.threshold ?? 0.15,
     },
   };
+  if (raw.mergeQueue !== undefined) {
+    policy.mergeQueue = {
+      path: file,
+      line: source ? source.lineOf([...prefix, 'mergeQueue']) : 0,
+      requiredForDefaultBranch: raw.mergeQueue.requiredForDefaultBranch ?? true,
+      allowBypassForAdmins: raw.mergeQueue.allowBypassForAdmins ?? false,
+      requireLinearHistory: raw.mergeQueue.requireLinearHistory ?? false,
+      allowDirectPushes: raw.mergeQueue.allowDirectPushes ?? false,
+    };
+  }
+  if (raw.probabilistic !== undefined) {
+    policy.probabilistic = {
+      paths: located(raw.probabilistic.paths, 'probabilistic', 'paths'),
+      evaluationJobs: located(raw.probabilistic.evaluationJobs, 'probabilistic', 'evaluationJobs'),
+    };
+  }
+  return policy;
+}
+
+/**
+ * MD-100 job intents: the built-in ones, with configured intents replacing
+ * (same name) or adding to them. Command patterns must compile as regular
+ * expressions; a bad one names its line.
+ */
+function resolveJobIntents(
+  configured: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> | undefined,
+  source: YamlSource | undefined,
+): Record<string, JobIntent> {
+  const intents: Record<string, JobIntent> = { ...DEFAULT_JOB_INTENTS };
+  for (const [name, intent] of Object.entries(configured ?? {})) {
+    (intent.commands ?? []).forEach((pattern, index) => {
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        const segments = ['rules', 'options', 'jobIntents', name, 'commands', index];
+        throw new InputError('CONFIG_INVALID', `${segments.join('.')}: not a valid regular expression (${(error as Error).message})`, {
+          location: { file: source?.path ?? CONFIG_FILE, line: source?.lineOf(segments) ?? 0, field: segments.join('.') },
+        });
+      }
+    });
+    intents[name] = { keywords: intent.keywords, actions: intent.actions ?? [], commands: intent.commands ?? [] };
+  }
+  return intents;
 }
 
 function displayPath(root: string, absolute: string): string {

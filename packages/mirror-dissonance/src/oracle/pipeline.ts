@@ -107,7 +107,7 @@ export async function runOracle(input: OracleInput, deps: OracleDependencies): P
   for (const rule of deps.rules) {
     let findings;
     try {
-      findings = rule.evaluate({ artifacts, event });
+      findings = rule.evaluate({ artifacts, event, options: settings.ruleOptions });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       evaluationErrors.push({ ruleId: rule.id, ruleVersion: rule.version, phase: 'evaluate', message });

@@ -94,6 +94,52 @@ class CheckRunNames {
   }
 }
 
+/** A job of a workflow, as a producer of check runs. */
+export interface CheckProducer {
+  workflow: WorkflowFile;
+  job: WorkflowJob;
+}
+
+/** A required context that no job of a workflow running on the event produces. */
+export interface OrphanContext {
+  context: LocatedString;
+  /** Jobs that would produce it but whose workflows do not run on the event, in workflow then job order. */
+  elsewhere: readonly CheckProducer[];
+}
+
+/**
+ * The required contexts that no job of a workflow triggered by `eventName`
+ * produces, in the order given, each with the jobs that would produce it in
+ * workflows that do not run on that event. Names are matched as GitHub
+ * reports check runs: job name or key, `${{ }}` expressions as any text,
+ * matrix values appended to matrix jobs, `<caller> / <called job>` for local
+ * reusable workflows, optionally prefixed by `<workflow name> / `. Shared by
+ * MD-001 and MD-102 so both rules read check names the same way.
+ */
+export function orphanContexts(
+  workflows: readonly WorkflowFile[],
+  contexts: readonly LocatedString[],
+  eventName: string,
+): OrphanContext[] {
+  if (contexts.length === 0) return [];
+  const names = new CheckRunNames(workflows);
+  const running: Producer[] = [];
+  const idle: Producer[] = [];
+  for (const workflow of workflows) {
+    const target = workflowRunsOn(workflow, eventName) ? running : idle;
+    for (const job of workflow.jobs) target.push(names.producer(workflow, job));
+  }
+  const orphans: OrphanContext[] = [];
+  for (const required of contexts) {
+    if (running.some((producer) => producer.matcher.test(required.value))) continue;
+    const elsewhere = idle
+      .filter((producer) => producer.matcher.test(required.value))
+      .map(({ workflow, job }) => ({ workflow, job }));
+    orphans.push({ context: required, elsewhere });
+  }
+  return orphans;
+}
+
 /** MD-001: every required status-check context has a producing job on the event. */
 export const md001: Rule = {
   id: 'MD-001',
@@ -105,36 +151,21 @@ export const md001: Rule = {
   severity: 'medium',
   fpTolerance: { ceiling: 0.1, window: 20 },
   evaluate(context: RuleContext): readonly RuleFinding[] {
-    const contexts = requiredContexts(context);
-    if (contexts.length === 0) return [];
     const eventName = requiredCheckEvent(context.event);
-    const names = new CheckRunNames(context.artifacts.workflows);
-    const running: Producer[] = [];
-    const idle: Producer[] = [];
-    for (const workflow of context.artifacts.workflows) {
-      const target = workflowRunsOn(workflow, eventName) ? running : idle;
-      for (const job of workflow.jobs) target.push(names.producer(workflow, job));
-    }
     const severity = context.event.mode === 'merge_group' ? 'high' : 'medium';
-    const findings: RuleFinding[] = [];
-    for (const required of contexts) {
-      if (running.some((producer) => producer.matcher.test(required.value))) continue;
-      const evidence: EvidenceInput[] = [{ path: required.path, line: required.line, snippet: required.value }];
-      for (const producer of idle) {
-        if (!producer.matcher.test(required.value)) continue;
-        evidence.push({
-          path: producer.workflow.path,
-          line: producer.job.line,
-          snippet: sourceLineText(producer.workflow, producer.job.line),
-        });
-      }
-      findings.push({
-        key: `context:${required.value}`,
-        severity,
-        title: `Required status check "${required.value}" is not produced by any workflow that runs on ${eventName}`,
-        evidence,
-      });
-    }
-    return findings;
+    return orphanContexts(context.artifacts.workflows, requiredContexts(context), eventName).map(
+      ({ context: required, elsewhere }) => {
+        const evidence: EvidenceInput[] = [{ path: required.path, line: required.line, snippet: required.value }];
+        for (const { workflow, job } of elsewhere) {
+          evidence.push({ path: workflow.path, line: job.line, snippet: sourceLineText(workflow, job.line) });
+        }
+        return {
+          key: `context:${required.value}`,
+          severity,
+          title: `Required status check "${required.value}" is not produced by any workflow that runs on ${eventName}`,
+          evidence,
+        };
+      },
+    );
   },
 };

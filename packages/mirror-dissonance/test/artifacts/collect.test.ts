@@ -5,6 +5,7 @@ import { collectArtifacts, packageVersion } from '../../src/artifacts/collect';
 import { createBaseline, hashBaselineFiles, serializeBaseline } from '../../src/baseline/baseline';
 import { InputError } from '../../src/errors';
 import type { Policy } from '../../src/types';
+import { NO_GOVERNANCE } from '../rules/builders';
 
 function repo(files: Record<string, string | Buffer>): string {
   const root = mkdtempSync(join(tmpdir(), 'pm-collect-'));
@@ -18,6 +19,7 @@ function repo(files: Record<string, string | Buffer>): string {
 const policy: Policy = {
   requiredStatusChecks: [],
   criticalPaths: [],
+  ...NO_GOVERNANCE,
   baseline: { path: '.github/phase-mirror/baseline.json', globs: ['src/**'], threshold: 0.15 },
 };
 const workflow = 'on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n';

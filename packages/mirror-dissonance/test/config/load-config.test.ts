@@ -143,3 +143,51 @@ describe('generated configuration validators (scripts/stamp-schema.js)', () => {
     expect(generated.policy({ unknown: true })).toBe(false);
   });
 });
+
+describe('loadConfig policy locations', () => {
+  it('refuses two policy files', () => {
+    const root = repo({ '.github/phase-mirror/policy.yml': 'criticalPaths: [a]\n', '.github/phase-mirror/policy.json': '{}' });
+    expect(() => loadConfig(root)).toThrow('policy is declared in .github/phase-mirror/policy.yml and .github/phase-mirror/policy.json; keep one');
+  });
+
+  it('reads every issue-3 policy member with lines and defaults', () => {
+    const root = repo({
+      '.github/phase-mirror/policy.yml': [
+        'mergeQueue:',
+        '  requireLinearHistory: true',
+        'automation:',
+        '  authors: ["dependabot[bot]", "*[bot]"]',
+        '  branchPrefixes: [agent/]',
+        'protectedPaths: [infra/**]',
+        'probabilistic:',
+        '  paths: [models/**]',
+        '  evaluationJobs: [eval]',
+        '',
+      ].join('\n'),
+    });
+    const { policy } = loadConfig(root);
+    const file = '.github/phase-mirror/policy.yml';
+    expect(policy.mergeQueue).toEqual({ path: file, line: 1, requiredForDefaultBranch: true, allowBypassForAdmins: false, requireLinearHistory: true, allowDirectPushes: false });
+    expect(policy.automation.authors).toEqual([
+      { value: 'dependabot[bot]', path: file, line: 4 },
+      { value: '*[bot]', path: file, line: 4 },
+    ]);
+    expect(policy.automation.branchPrefixes).toEqual([{ value: 'agent/', path: file, line: 5 }]);
+    expect(policy.protectedPaths).toEqual([{ value: 'infra/**', path: file, line: 6 }]);
+    expect(policy.probabilistic).toEqual({ paths: [{ value: 'models/**', path: file, line: 8 }], evaluationJobs: [{ value: 'eval', path: file, line: 9 }] });
+  });
+
+  it('names the field of an invalid automation login', () => {
+    const root = repo({ '.github/phase-mirror/policy.yml': 'automation:\n  authors:\n    - "not a login"\n' });
+    expect(() => loadConfig(root)).toThrow(expect.objectContaining({ location: expect.objectContaining({ line: 3, field: 'automation.authors.0' }) }));
+  });
+
+  it('merges configured job intents over the built-in ones and checks their patterns', () => {
+    const root = repo({ '.phase-mirror.yml': 'version: 1\nrules:\n  options:\n    jobIntents:\n      docs:\n        keywords: [docs]\n        commands: ["mkdocs build"]\n' });
+    const intents = loadConfig(root).settings.ruleOptions.jobIntents;
+    expect(intents.docs).toEqual({ keywords: ['docs'], actions: [], commands: ['mkdocs build'] });
+    expect(Object.keys(intents)).toEqual(expect.arrayContaining(['test', 'lint', 'security', 'build', 'deploy', 'docs']));
+    const bad = repo({ '.phase-mirror.yml': 'version: 1\nrules:\n  options:\n    jobIntents:\n      docs:\n        keywords: [docs]\n        commands: ["(unclosed"]\n' });
+    expect(() => loadConfig(bad)).toThrow(expect.objectContaining({ location: expect.objectContaining({ line: 7, field: 'rules.options.jobIntents.docs.commands.0' }) }));
+  });
+});

@@ -10,6 +10,7 @@ import { validateReport } from '../../src/report/validate';
 import { openStateDatabase, type StateDatabase } from '../../src/store/sqlite';
 import type { BlockCounter, FpStore } from '../../src/store/ports';
 import type { Artifacts, EventContext, OracleSettings, Rule, RuleFinding, Severity } from '../../src/types';
+import { NO_GOVERNANCE } from '../rules/builders';
 
 const NOW = new Date('2026-11-23T16:30:00.000Z');
 const nonce: NonceKey = { version: 1, value: 'ab'.repeat(32), loadedAt: new Date(NOW.getTime() - 60_000) };
@@ -20,7 +21,7 @@ function artifacts(overrides: Partial<Artifacts> = {}): Artifacts {
     fileList: ['src/a.ts'],
     workflows: [],
     manifests: [],
-    policy: { requiredStatusChecks: [], criticalPaths: [], baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 } },
+    policy: { requiredStatusChecks: [], criticalPaths: [], ...NO_GOVERNANCE, baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 } },
     baselineCurrent: new Map(),
     skipped: [],
     ...overrides,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseWorkflow } from '../../src/artifacts/workflow';
 import { md001, requiredCheckEvent } from '../../src/rules/md-001-required-checks';
 import type { Artifacts, BranchProtection, EventContext, LocatedString, Mode } from '../../src/types';
+import { NO_GOVERNANCE, NO_OPTIONS, protectionFrom } from './builders';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'workflows', 'md001');
 const ALL = ['ci.yml', 'pr-checks.yml', 'reusable.yml', 'release.yml', 'labeler.yml'];
@@ -29,6 +30,7 @@ function artifactsFor(
       source: POLICY,
       requiredStatusChecks: required,
       criticalPaths: [],
+      ...NO_GOVERNANCE,
       baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 },
     },
     ...(options.branchProtection ? { branchProtection: options.branchProtection } : {}),
@@ -44,7 +46,7 @@ function event(mode: Mode, eventName: string): EventContext {
 const PR = event('pull_request', 'pull_request');
 
 function orphans(artifacts: Artifacts, context: EventContext = PR): string[] {
-  return md001.evaluate({ artifacts, event: context }).map((finding) => finding.key);
+  return md001.evaluate({ artifacts, event: context, options: NO_OPTIONS }).map((finding) => finding.key);
 }
 
 describe('md001', () => {
@@ -80,7 +82,7 @@ describe('md001', () => {
 
   it('names reusable-workflow jobs "<caller> / <called job>", locally resolved or any for remote calls', () => {
     const required = located(['Unit / Run unit', 'PR Checks / Unit / Run integration', 'call-remote / scan', 'Run unit']);
-    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: PR });
+    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: PR, options: NO_OPTIONS });
     expect(findings.map((f) => f.key)).toEqual(['context:Run unit']);
     // The callee's own job never runs on pull_request by itself: point at it.
     expect(findings[0].evidence).toEqual([
@@ -109,7 +111,7 @@ describe('md001', () => {
   });
 
   it('reports an orphan context at its declaration, medium on pull requests', () => {
-    const findings = md001.evaluate({ artifacts: artifactsFor(located(['lint', 'security-scan'])), event: PR });
+    const findings = md001.evaluate({ artifacts: artifactsFor(located(['lint', 'security-scan'])), event: PR, options: NO_OPTIONS });
     expect(findings).toEqual([
       {
         key: 'context:security-scan',
@@ -122,7 +124,7 @@ describe('md001', () => {
 
   it('adds the line of a same-named job whose workflow does not run on the event', () => {
     const required = located(['Publish', '.github/workflows/release.yml / Publish']);
-    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: PR });
+    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: PR, options: NO_OPTIONS });
     expect(findings.map((f) => [f.key, f.evidence])).toEqual([
       [
         'context:Publish',
@@ -145,7 +147,7 @@ describe('md001', () => {
     // Prepare: Docs runs on pull_request only; lint runs on both.
     const required = located(['lint', 'Docs']);
     // Act
-    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: event('merge_group', 'merge_group') });
+    const findings = md001.evaluate({ artifacts: artifactsFor(required), event: event('merge_group', 'merge_group'), options: NO_OPTIONS });
     // Assess
     expect(findings.map((f) => [f.key, f.severity, f.evidence.map((e) => `${e.path}:${e.line}`)])).toEqual([
       ['context:Docs', 'high', [`${POLICY}:11`, '.github/workflows/pr-checks.yml:4']],
@@ -169,13 +171,12 @@ describe('md001', () => {
 
   it('merges branch-protection contexts with the policy, keeping the first declaration of each', () => {
     // Prepare
-    const branchProtection: BranchProtection = {
-      path: PROTECTION,
+    const branchProtection: BranchProtection = protectionFrom(PROTECTION, {
       requiredContexts: located(['security-scan', 'lint', 'deploy-gate'], PROTECTION, 3),
-    };
+    });
     const artifacts = artifactsFor(located(['security-scan']), { branchProtection });
     // Act
-    const findings = md001.evaluate({ artifacts, event: PR });
+    const findings = md001.evaluate({ artifacts, event: PR, options: NO_OPTIONS });
     // Assess
     expect(findings.map((f) => [f.key, f.evidence[0]])).toEqual([
       ['context:security-scan', { path: POLICY, line: 10, snippet: 'security-scan' }],

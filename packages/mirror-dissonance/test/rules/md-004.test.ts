@@ -1,6 +1,7 @@
 import { CodeownersFile } from '../../src/artifacts/codeowners';
 import { MAX_LISTED_FILES, md004 } from '../../src/rules/md-004-accountability';
 import type { Artifacts, EventContext, LocatedString, RuleContext } from '../../src/types';
+import { NO_GOVERNANCE, NO_OPTIONS } from './builders';
 
 const POLICY_FILE = '.github/phase-mirror/policy.yml';
 
@@ -28,6 +29,7 @@ function context(options: {
       ...(options.policySource === undefined ? {} : { source: options.policySource }),
       requiredStatusChecks: [],
       criticalPaths: options.criticalPaths,
+      ...NO_GOVERNANCE,
       baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 },
     },
     baselineCurrent: new Map(),
@@ -43,7 +45,7 @@ function context(options: {
     dryRun: false,
     ...options.event,
   };
-  return { artifacts, event };
+  return { artifacts, event, options: NO_OPTIONS };
 }
 
 const FILES = [

@@ -1,6 +1,7 @@
 import type { IntegrityBaseline } from '../../src/baseline/baseline';
 import { driftEvidence, driftMagnitude, md005 } from '../../src/rules/md-005-baseline-drift';
 import type { Artifacts, EventContext, RuleContext } from '../../src/types';
+import { NO_GOVERNANCE, NO_OPTIONS } from './builders';
 
 const H = (char: string): string => char.repeat(64);
 
@@ -23,13 +24,14 @@ function context(options: { baseline?: IntegrityBaseline; current?: Map<string, 
     policy: {
       requiredStatusChecks: [],
       criticalPaths: [],
+      ...NO_GOVERNANCE,
       baseline: { path: '.github/phase-mirror/baseline.json', globs: ['src/**'], threshold: options.threshold },
     },
     ...(options.baseline ? { baseline: options.baseline } : {}),
     baselineCurrent: options.current ?? new Map(),
     skipped: [],
   };
-  return { artifacts, event: EVENT };
+  return { artifacts, event: EVENT, options: NO_OPTIONS };
 }
 
 /** Current hashes equal to the baseline, with `changes` applied (undefined value = file removed). */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseWorkflow } from '../../src/artifacts/workflow';
 import { md006 } from '../../src/rules/md-006-permission-boundary';
 import type { Artifacts, EventContext, RuleFinding } from '../../src/types';
+import { NO_GOVERNANCE, NO_OPTIONS } from './builders';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'workflows', 'md006');
 
@@ -18,6 +19,7 @@ function artifactsFor(...fixtures: string[]): Artifacts {
     policy: {
       requiredStatusChecks: [],
       criticalPaths: [],
+      ...NO_GOVERNANCE,
       baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 },
     },
     baselineCurrent: new Map(),
@@ -34,7 +36,7 @@ const EVENT: EventContext = {
 };
 
 function evaluate(...fixtures: string[]): RuleFinding[] {
-  return [...md006.evaluate({ artifacts: artifactsFor(...fixtures), event: EVENT })];
+  return [...md006.evaluate({ artifacts: artifactsFor(...fixtures), event: EVENT, options: NO_OPTIONS })];
 }
 
 /** key → [severity, line] of the single evidence, the shape every MD-006 finding has. */
@@ -200,7 +202,7 @@ describe('md006', () => {
     const shifted = parseWorkflow('.github/workflows/prt-checkout-scoped.yml', `# a\n# b\n# c\n${text}`);
     const artifacts = { ...artifactsFor('prt-checkout-scoped.yml'), workflows: [shifted] };
     // Act
-    const moved = md006.evaluate({ artifacts, event: EVENT });
+    const moved = md006.evaluate({ artifacts, event: EVENT, options: NO_OPTIONS });
     // Assess
     expect(moved.map((f) => f.key)).toEqual(evaluate('prt-checkout-scoped.yml').map((f) => f.key));
     expect(moved.map((f) => f.evidence[0].line)).toEqual([16, 19, 32, 43]);
