@@ -7,6 +7,7 @@ const { join } = require('node:path');
 const { spawnSync } = require('node:child_process');
 const os = require('node:os');
 const { benchAnalyze } = require('./analyze');
+const { benchGovernance } = require('./governance');
 
 const resultsDir = join(__dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -21,6 +22,9 @@ if (l0.status !== 0) {
 }
 const l0Result = JSON.parse(l0.stdout);
 const analyze = benchAnalyze(workDir);
+
+(async () => {
+const governance = await benchGovernance(join(workDir, 'governance'));
 const summary = {
   timestamp: new Date().toISOString(),
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
@@ -31,6 +35,11 @@ const summary = {
     batch: l0Result.batch,
   },
   analyze,
+  governance,
 };
 writeFileSync(join(resultsDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(JSON.stringify(summary, null, 2));
+})().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

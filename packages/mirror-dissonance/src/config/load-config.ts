@@ -6,7 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
-import { DEFAULT_JOB_INTENTS } from '../rules/job-intents';
+import { compileJobIntents, DEFAULT_JOB_INTENTS } from '../rules/job-intents';
 import type { JobIntent, LocatedString, MergeQueuePolicy, OracleSettings, Policy } from '../types';
 import { parseYamlSource, type YamlSource } from './yaml-source';
 
@@ -252,8 +252,8 @@ function resolvePolicy(raw: RawPolicy, source: YamlSource | undefined, prefix: (
 
 /**
  * MD-100 job intents: the built-in ones, with configured intents replacing
- * (same name) or adding to them. Command patterns must compile as regular
- * expressions; a bad one names its line.
+ * (same name) or adding to them. They are compiled here so a bad pattern
+ * (invalid, or with nested repetition) is a configuration error naming its line.
  */
 function resolveJobIntents(
   configured: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> | undefined,
@@ -261,17 +261,22 @@ function resolveJobIntents(
 ): Record<string, JobIntent> {
   const intents: Record<string, JobIntent> = { ...DEFAULT_JOB_INTENTS };
   for (const [name, intent] of Object.entries(configured ?? {})) {
-    (intent.commands ?? []).forEach((pattern, index) => {
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        const segments = ['rules', 'options', 'jobIntents', name, 'commands', index];
-        throw new InputError('CONFIG_INVALID', `${segments.join('.')}: not a valid regular expression (${(error as Error).message})`, {
-          location: { file: source?.path ?? CONFIG_FILE, line: source?.lineOf(segments) ?? 0, field: segments.join('.') },
-        });
-      }
-    });
     intents[name] = { keywords: intent.keywords, actions: intent.actions ?? [], commands: intent.commands ?? [] };
+  }
+  try {
+    // Compiling proves every configured pattern is a linear regular expression, at load time.
+    compileJobIntents(intents);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const field = error.location.field ?? '';
+    const segments = field
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .filter((part) => part !== '')
+      .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+    throw new InputError('CONFIG_INVALID', error.message, {
+      location: { file: source?.path ?? CONFIG_FILE, line: source?.lineOf(segments) ?? 0, field: segments.join('.') },
+    });
   }
   return intents;
 }

@@ -74,13 +74,6 @@ describe('DEFAULT_JOB_INTENTS', () => {
     }
   });
 
-  it('matches every default command in linear time on adversarial input', () => {
-    const hostile = ['a'.repeat(20000), `${'mvn '.repeat(3000)}x`, `${'-'.repeat(20000)}!`, ` ${'\t'.repeat(20000)}`];
-    const started = process.hrtime.bigint();
-    for (const candidate of COMPILED) for (const pattern of candidate.commands) for (const text of hostile) pattern.test(text);
-    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
-  });
-
   it.each([
     ['test', ['test']],
     ['unit-tests', ['test']],

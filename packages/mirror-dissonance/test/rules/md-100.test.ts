@@ -401,12 +401,9 @@ describe('md100', () => {
       const text = ['on: push', 'jobs:', ...jobs, ''].join('\n');
       const workflows = Array.from({ length: 100 }, (_, i) => parseWorkflow(`.github/workflows/w${i}.yml`, text));
       // Act
-      const started = process.hrtime.bigint();
       const findings = md100.evaluate(context(workflows));
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      // Assess
+      // Assess (speed is measured by `npm run bench`, not asserted here)
       expect(findings).toEqual([]);
-      expect(elapsedMs).toBeLessThan(1000);
     });
   });
 });
