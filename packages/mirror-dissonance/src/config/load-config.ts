@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
+import { validateYamlSource, type SchemaValidateFunction } from './schema-errors';
 import { readShippedSchemaText } from './shipped-schema';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
@@ -63,8 +64,7 @@ interface RawConfig {
   rules?: { disabled?: string[]; options?: { jobIntents?: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> } };
 }
 
-type SchemaValidator = ValidateFunction | ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
-let validators: { config: SchemaValidator; policy: SchemaValidator } | undefined;
+let validators: { config: SchemaValidateFunction; policy: SchemaValidateFunction } | undefined;
 
 /**
  * The config and policy validators. The build generates standalone code for
@@ -72,7 +72,7 @@ let validators: { config: SchemaValidator; policy: SchemaValidator } | undefined
  * it is used only when generated from the very schema files shipped here,
  * otherwise the shipped schemas are compiled.
  */
-function getValidators(): { config: SchemaValidator; policy: SchemaValidator } {
+function getValidators(): { config: SchemaValidateFunction; policy: SchemaValidateFunction } {
   if (validators !== undefined) return validators;
   const schemaFiles = ['policy.schema.json', 'phase-mirror-config.schema.json'];
   const texts = schemaFiles.map(readShippedSchemaText);
@@ -80,7 +80,7 @@ function getValidators(): { config: SchemaValidator; policy: SchemaValidator } {
   for (const text of texts) sourceSha256.update(text);
   const generatedFile = join(PACKAGE_ROOT, 'dist', 'config-validators.js');
   if (existsSync(generatedFile)) {
-    const generated = require(generatedFile) as { config: SchemaValidator; policy: SchemaValidator; sourceSha256: string };
+    const generated = require(generatedFile) as { config: SchemaValidateFunction; policy: SchemaValidateFunction; sourceSha256: string };
     if (generated.sourceSha256 === sourceSha256.digest('hex')) {
       validators = { config: generated.config, policy: generated.policy };
       return validators;
@@ -107,7 +107,7 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
   let configSource: YamlSource | undefined;
   if (existsSync(configPath)) {
     configSource = parseYamlSource(configLabel, readConfigText(configPath, configLabel));
-    raw = validateAgainst(getValidators().config, configSource) as RawConfig;
+    raw = validateYamlSource(getValidators().config, configSource, 'CONFIG_INVALID') as RawConfig;
   } else if (explicitConfig !== undefined) {
     throw new InputError('CONFIG_INVALID', 'configuration file not found', { location: { file: configLabel, flag: '--config' } });
   }
@@ -127,7 +127,7 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
       );
     }
     const source = parseYamlSource(policyFile, readConfigText(join(root, policyFile), policyFile));
-    const rawPolicy = validateAgainst(getValidators().policy, source) as RawPolicy;
+    const rawPolicy = validateYamlSource(getValidators().policy, source, 'CONFIG_INVALID') as RawPolicy;
     policy = resolvePolicy(rawPolicy, source, []);
   } else if (raw?.policy !== undefined && configSource !== undefined) {
     policy = resolvePolicy(raw.policy, configSource, ['policy']);
@@ -170,45 +170,6 @@ function readConfigText(absolute: string, label: string): string {
       location: { file: label },
       cause: error,
     });
-  }
-}
-
-function validateAgainst(validate: SchemaValidator, source: YamlSource): unknown {
-  const value: unknown = source.doc.toJS();
-  if (validate(value)) return value;
-  const errors = validate.errors ?? [];
-  const first = errors[0] as ErrorObject;
-  const segments = instanceSegments(first);
-  const field = segments.length ? segments.join('.') : '(document)';
-  const others = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1, 4).map(describeAjvError).join('; ')})` : '';
-  throw new InputError('CONFIG_INVALID', `${describeAjvError(first)}${others}`, {
-    location: { file: source.path, line: source.lineOf(segments), field },
-  });
-}
-
-function instanceSegments(error: ErrorObject): (string | number)[] {
-  const segments: (string | number)[] = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-  if (error.keyword === 'additionalProperties') {
-    segments.push(String((error.params as { additionalProperty: string }).additionalProperty));
-  }
-  return segments;
-}
-
-function describeAjvError(error: ErrorObject): string {
-  const at = instanceSegments(error).join('.') || '(document)';
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return `${at}: unknown field`;
-    case 'enum':
-      return `${at}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
-    case 'const':
-      return `${at}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
-    default:
-      return `${at}: ${error.message ?? error.keyword}`;
   }
 }
 

@@ -90,7 +90,8 @@ describe('loadConfig', () => {
 
   it('requires the version field', () => {
     const error = errorOf(() => loadConfig(repo({ '.phase-mirror.yml': 'strict: true\n' })));
-    expect(error.message).toContain("must have required property 'version'");
+    expect(error.message).toBe('version: required field is missing');
+    expect(error.location.field).toBe('version');
     expect(error.location.line).toBe(1);
   });
 
