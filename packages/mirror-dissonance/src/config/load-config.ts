@@ -219,9 +219,11 @@ function resolvePolicy(raw: RawPolicy, source: YamlSource | undefined, prefix: (
 function resolveJobIntents(
   configured: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> | undefined,
   source: YamlSource | undefined,
-): Record<string, JobIntent> {
+): Readonly<Record<string, JobIntent>> {
+  // The built-in intents are known good (tested); only configured ones need checking here.
+  if (configured === undefined) return DEFAULT_JOB_INTENTS;
   const intents: Record<string, JobIntent> = { ...DEFAULT_JOB_INTENTS };
-  for (const [name, intent] of Object.entries(configured ?? {})) {
+  for (const [name, intent] of Object.entries(configured)) {
     intents[name] = { keywords: intent.keywords, actions: intent.actions ?? [], commands: intent.commands ?? [] };
   }
   try {

@@ -1,8 +1,8 @@
 /**
  * Turning JSON Schema (ajv) errors into located InputErrors, and compiling the
  * shipped schemas that are only needed on some runs (organisation manifest,
- * org-scan states). The config loader keeps its own copy of the error helpers;
- * this module is for the other YAML/JSON inputs that must name file, line and field.
+ * org-scan states). Every YAML/JSON input that must name file, line and field
+ * (configuration, policy, manifest, states) reports schema errors through here.
  */
 import type { ErrorObject } from 'ajv';
 import type Ajv2020 from 'ajv/dist/2020';

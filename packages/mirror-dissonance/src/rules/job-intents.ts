@@ -451,10 +451,17 @@ const OPTION_FIELD = 'rules.options.jobIntents';
  * backtrack exponentially on a long script).
  */
 export function compileJobIntents(intents: Readonly<Record<string, JobIntent>>): CompiledJobIntent[] {
-  return Object.keys(intents)
+  // The configuration loader and MD-100 compile the same (immutable) intents: do it once per object.
+  const cached = compiledIntents.get(intents);
+  if (cached !== undefined) return cached;
+  const compiled = Object.keys(intents)
     .sort()
     .map((name) => compileIntent(name, intents[name]));
+  compiledIntents.set(intents, compiled);
+  return compiled;
 }
+
+const compiledIntents = new WeakMap<Readonly<Record<string, JobIntent>>, CompiledJobIntent[]>();
 
 function compileIntent(name: string, intent: JobIntent): CompiledJobIntent {
   const field = `${OPTION_FIELD}.${name}`;
