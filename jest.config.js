@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
+  // Integration suites need the AWS emulator: `npm run test:integration` runs them.
+  testPathIgnorePatterns: ['/node_modules/', '/test/integration/'],
   transform: {
     // Type checking is done once by `tsc -b` in `npm test`; jest only transpiles.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],

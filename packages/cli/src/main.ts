@@ -1,17 +1,25 @@
 import { Command, CommanderError, Option } from 'commander';
-import { MODES, packageVersion, PhaseMirrorError } from '@phase-mirror/mirror-dissonance';
+import { CONSENT_RESOURCES, MODES, packageVersion, PhaseMirrorError, type Stores } from '@phase-mirror/mirror-dissonance';
 import { analyzeCommand, REPORT_FORMATS, type AnalyzeOptions } from './commands/analyze';
 import { baselineCreateCommand, baselineShowCommand } from './commands/baseline';
 import { configShowCommand, configValidateCommand } from './commands/config';
-import { fpListCommand, fpMarkCommand } from './commands/fp';
+import { fpListCommand, fpMarkCommand, fpStatsCommand } from './commands/fp';
 import { initCommand } from './commands/init';
 import { orgScanCommand } from './commands/org-scan';
 import { INIT_TEMPLATES } from './commands/init-templates';
 import { validateCommand } from './commands/validate';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { processIo, type Io } from './io';
+import { BACKENDS, withStores } from './stores';
+import { openWorkspace } from './workspace';
+import { calibrationAggregateCommand, calibrationIngestCommand, calibrationShowCommand } from './commands/calibration';
+import { consentCheckCommand, consentGrantCommand, consentListCommand, consentRevokeCommand } from './commands/consent';
 
 type Action = (io: Io) => Promise<number>;
+
+function backendOption(): Option {
+  return new Option('--backend <backend>', 'state backend (default: storage.backend of the configuration, else embedded)').choices([...BACKENDS]);
+}
 
 function eventOptions(command: Command): Command {
   return command
@@ -30,6 +38,7 @@ function eventOptions(command: Command): Command {
     .option('--org-states <file>', 'repository states from `phase-mirror org-scan` (default: scan with GITHUB_TOKEN)')
     .option('-c, --config <file>', 'configuration file (default: <path>/.phase-mirror.yml)')
     .option('--state-dir <dir>', 'embedded state folder (default: <path>/.phase-mirror)')
+    .addOption(backendOption())
     .option('-o, --output <file>', 'report file', 'dissonance_report.json')
     .option('--sarif <file>', 'also write SARIF 2.1.0 to this file (for code-scanning upload)')
     .addOption(new Option('-f, --format <format>', 'stdout format').choices(REPORT_FORMATS as unknown as string[]).default('text'));
@@ -86,6 +95,7 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     .option('--finding <id>', 'only this finding fingerprint')
     .option('--marked', 'only events marked false positive')
     .option('--limit <n>', 'at most this many', '50')
+    .addOption(backendOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
     .action((path: string | undefined, options: Parameters<typeof fpListCommand>[1]) => run((io) => fpListCommand(path, options, io)));
   fp.command('mark <event-id> [path]')
@@ -94,7 +104,15 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     .requiredOption('--reason <text>', 'why it is a false positive')
     .option('--ticket <ref>', 'tracking ticket')
     .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
     .action((eventId: string, path: string | undefined, options: Parameters<typeof fpMarkCommand>[2]) => run((io) => fpMarkCommand(eventId, path, options, io)));
+
+  fp.command('stats [path]')
+    .description('per-rule observed false-positive rate over its window, and whether it is demoted')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof fpStatsCommand>[1]) => run((io) => fpStatsCommand(path, options, io)));
 
   program
     .command('init [path]')
@@ -110,6 +128,80 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     .option('-o, --output <file>', 'write the JSON here instead of stdout')
     .action((options: { org: string; output?: string }) => run((io) => orgScanCommand(options, io)));
 
+  const consent = program.command('consent').description('consent to share calibration data, per organisation or repository');
+  const scoped = (command: Command): Command =>
+    command
+      .requiredOption('--org <id>', 'organisation')
+      .option('--repo <owner/name>', 'one repository (default: the whole organisation)')
+      .requiredOption('--resource <resource>', `one of ${CONSENT_RESOURCES.join(', ')}`)
+      .option('--state-dir <dir>', 'embedded state folder')
+      .addOption(backendOption());
+  scoped(consent.command('grant [path]').description('grant consent for a resource'))
+    .requiredOption('--by <name>', 'who grants')
+    .option('--expires <iso>', 'when the grant ends')
+    .option('--days <n>', 'grant for this many days')
+    .action((path: string | undefined, options: Parameters<typeof consentGrantCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => consentGrantCommand(options, stores, io))),
+    );
+  scoped(consent.command('revoke [path]').description('revoke consent for a resource'))
+    .requiredOption('--by <name>', 'who revokes')
+    .action((path: string | undefined, options: Parameters<typeof consentRevokeCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => consentRevokeCommand(options, stores, io))),
+    );
+  scoped(consent.command('check [path]').description('print the consent state (exit 0 only when granted)')).action(
+    (path: string | undefined, options: Parameters<typeof consentCheckCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => consentCheckCommand(options, stores, io))),
+  );
+  consent
+    .command('list [path]')
+    .description("an organisation's current consent records (and history)")
+    .requiredOption('--org <id>', 'organisation')
+    .option('--history', 'also every grant and revocation')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof consentListCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => consentListCommand(options, stores, io))),
+    );
+
+  const calibration = program.command('calibration').description('k-anonymous false-positive calibration across organisations');
+  calibration
+    .command('ingest [path]')
+    .description('record one anonymized false-positive outcome (needs rule_calibration consent)')
+    .requiredOption('--org <id>', 'organisation (stored only as an HMAC)')
+    .option('--repo <owner/name>', 'repository, for the consent check')
+    .requiredOption('--rule <id>', 'rule id')
+    .option('--fp', 'the finding was a false positive')
+    .option('--tp', 'the finding was a true positive')
+    .option('--at <iso>', 'when it was observed (default now; never in the future)')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof calibrationIngestCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => calibrationIngestCommand(options, calibrationDeps(stores), io))),
+    );
+  calibration
+    .command('aggregate [path]')
+    .description('a rule\'s aggregate, released only when at least k organisations contribute')
+    .requiredOption('--rule <id>', 'rule id')
+    .option('--k <n>', 'minimum distinct organisations (at least 10)')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof calibrationAggregateCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => calibrationAggregateCommand(options, calibrationDeps(stores), io))),
+    );
+  calibration
+    .command('show [path]')
+    .description('every rule: its aggregate, or withheld below k organisations')
+    .option('--k <n>', 'minimum distinct organisations (at least 10)')
+    .option('--state-dir <dir>', 'embedded state folder')
+    .addOption(backendOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'))
+    .action((path: string | undefined, options: Parameters<typeof calibrationShowCommand>[0] & StoreFlags) =>
+      run((io) => withCommandStores(io, path, options, (stores) => calibrationShowCommand(options, calibrationDeps(stores), io))),
+    );
+
   const config = program.command('config').description('the configuration in force');
   config
     .command('show [path]')
@@ -123,6 +215,19 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     .action((path: string | undefined, options: { config?: string }) => run((io) => configValidateCommand(path, options, io)));
 
   return program;
+}
+
+interface StoreFlags {
+  stateDir?: string;
+  backend?: string;
+}
+
+function withCommandStores(io: Io, path: string | undefined, flags: StoreFlags, work: (stores: Stores) => Promise<number>): Promise<number> {
+  return withStores(openWorkspace(io.cwd, path, flags), flags.backend, io, work);
+}
+
+function calibrationDeps(stores: Stores): { consent: Stores['consent']; calibration: Stores['calibration']; salt: () => Promise<string> } {
+  return { consent: stores.consent, calibration: stores.calibration, salt: () => stores.salt() };
 }
 
 /**

@@ -2,7 +2,7 @@
 export * from './types';
 export * from './errors';
 export { sha256Hex, canonicalJson, compareCodePoints } from './hashing';
-export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedConfig } from './config/load-config';
+export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedConfig, type StorageConfig } from './config/load-config';
 export { collectArtifacts, packageVersion, type CollectOptions } from './artifacts/collect';
 export { loadBranchProtection } from './artifacts/branch-protection';
 export { resolveEventContext, type EventFlags } from './artifacts/event-context';
@@ -31,7 +31,50 @@ export { loadOrCreateLocalNonce } from './redaction/local-nonce';
 export { runL0, L0_CHECKS, checkSchemaHash, checkPermissionBits, checkDriftMagnitude, checkNonceFreshness, checkContractionWitness, type L0Result } from './l0/invariants';
 export { encodePermissionMask, workflowPermissionSpecs } from './l0/permission-mask';
 export { openStateDatabase, type StateDatabase } from './store/sqlite';
-export type { FpStore, FpEvent, NewFpEvent, FpRuleStats, BlockCounter, FprHistory } from './store/ports';
+export type {
+  FpStore,
+  FpEvent,
+  NewFpEvent,
+  FpRuleStats,
+  BlockCounter,
+  FprHistory,
+  ConsentStore,
+  ConsentScope,
+  ConsentRecord,
+  ConsentHistoryEntry,
+  ConsentState,
+  ConsentResource,
+  CalibrationStore,
+  CalibrationRecord,
+  CalibrationCounts,
+} from './store/ports';
+export { CONSENT_RESOURCES } from './store/ports';
+export { openStores, awsSettings, tableNames, type Stores } from './store/backend';
+export { TABLE_DEFINITIONS, TTL_ATTRIBUTE, defaultTableNames, type TableDefinition, type TableId } from './store/aws/table-definitions';
+export { SqliteConsentStore, SqliteCalibrationStore, openStateDatabaseAt } from './store/sqlite';
+export {
+  consentAllows,
+  consentStateOf,
+  describeConsentScope,
+  parseConsentInstant,
+  validateConsentScope,
+  validateOrgId,
+  type ConsentDecision,
+} from './consent/consent';
+export { Anonymizer } from './calibration/anonymizer';
+export { loadSsmSalt, loadOrCreateEmbeddedSalt, ssmSaltParameter, EMBEDDED_SALT_FILE } from './calibration/salt';
+export {
+  ingestOutcome,
+  aggregateRule,
+  K_ANONYMITY_MIN,
+  type CalibrationOutcome,
+  type CalibrationDependencies,
+  type IngestResult,
+  type AggregateResult,
+  type ReleasedAggregate,
+  type WithheldAggregate,
+} from './calibration/calibration';
+export { hourBucket } from './calibration/record';
 export { JsonLinesMetricsSink, MemoryMetricsSink, type MetricsSink } from './metrics/metrics';
 export { loadReportSchema, readSchemaStamp } from './report/schema';
 export { validateReport } from './report/validate';

@@ -12,7 +12,6 @@ import {
   JsonLinesMetricsSink,
   loadOrCreateLocalNonce,
   loadReportSchema,
-  openStateDatabase,
   packageVersion,
   readSchemaStamp,
   resolveEventContext,
@@ -28,6 +27,7 @@ import { writeFileAtomic } from '../atomic-write';
 import { EXIT } from '../exit-codes';
 import { gatherGitHubInputs, type GitHubInputOptions } from '../github-inputs';
 import { progress, type Io } from '../io';
+import { withStores } from '../stores';
 import { openWorkspace } from '../workspace';
 
 export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github', 'markdown'] as const;
@@ -36,6 +36,7 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export interface AnalyzeOptions extends EventFlags, GitHubInputOptions {
   config?: string;
   stateDir?: string;
+  backend?: string;
   output: string;
   format: string;
   /** Also write SARIF 2.1.0 to this file (for code-scanning upload) in the same run. */
@@ -86,17 +87,15 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
   for (const entry of artifacts.skipped) io.err(`warning: skipped ${entry.path}: ${entry.reason.replace(/_/g, ' ')} (${entry.detail})`);
 
   const nonce = loadOrCreateLocalNonce(workspace.stateDir);
-  const state = openStateDatabase(workspace.stateDir);
-  let result: OracleResult;
-  try {
+  const result: OracleResult = await withStores(workspace, options.backend, io, async (stores) => {
     progress(io, `evaluating ${artifacts.fileList.length} files`);
     const schema = loadReportSchema();
-    result = await runOracle(
+    return runOracle(
       { artifacts, event, settings: config.settings },
       {
-        fpStore: state.fpStore,
-        blockCounter: state.blockCounter,
-        fprHistory: state.fprHistory,
+        fpStore: stores.fpStore,
+        blockCounter: stores.blockCounter,
+        fprHistory: stores.fprHistory,
         nonce,
         rules: enabledRules(config.settings, BUILTIN_RULES),
         schema: { actualSha256: schema.sha256, expectedPrefix: readSchemaStamp() },
@@ -104,9 +103,7 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
         toolVersion: packageVersion(),
       },
     );
-  } finally {
-    state.close();
-  }
+  });
 
   const report = result.report;
   writeReport(report, reportFile, (r) => verifyReportRedactions(r, [nonce]));

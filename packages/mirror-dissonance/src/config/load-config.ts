@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
 import { compileJobIntents, DEFAULT_JOB_INTENTS } from '../rules/job-intents';
+import type { TableId } from '../store/aws/table-definitions';
 import type { JobIntent, LocatedString, MergeQueuePolicy, OracleSettings, Policy } from '../types';
 import { parseYamlSource, type YamlSource } from './yaml-source';
 
@@ -41,6 +42,16 @@ export interface ResolvedConfig {
   dryRun: boolean;
   policy: Policy;
   settings: OracleSettings;
+  storage: StorageConfig;
+}
+
+/** Where state lives. `aws` fields are resolved (environment defaults applied) by the backend factory. */
+export interface StorageConfig {
+  backend: 'embedded' | 'aws';
+  region?: string;
+  endpoint?: string;
+  stage: string;
+  tables: Partial<Record<TableId, string>>;
 }
 
 interface RawPolicy {
@@ -61,6 +72,7 @@ interface RawConfig {
   thresholds?: { default?: Partial<OracleSettings['thresholds']['default']>; strict?: Partial<OracleSettings['thresholds']['strict']> };
   circuitBreaker?: Partial<OracleSettings['circuitBreaker']>;
   l0?: Partial<OracleSettings['l0']>;
+  storage?: { backend?: 'embedded' | 'aws'; region?: string; endpoint?: string; stage?: string; tables?: Partial<Record<TableId, string>> };
   rules?: { disabled?: string[]; options?: { jobIntents?: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> } };
 }
 
@@ -152,6 +164,13 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
     dryRun: raw?.dryRun ?? false,
     policy,
     settings,
+    storage: {
+      backend: raw?.storage?.backend ?? 'embedded',
+      ...(raw?.storage?.region !== undefined ? { region: raw.storage.region } : {}),
+      ...(raw?.storage?.endpoint !== undefined ? { endpoint: raw.storage.endpoint } : {}),
+      stage: raw?.storage?.stage ?? 'dev',
+      tables: raw?.storage?.tables ?? {},
+    },
   };
 }
 

@@ -135,7 +135,7 @@ describe('openStateDatabase', () => {
     const again = inspect(file, (raw) => raw.prepare('SELECT version, applied_at FROM schema_migrations').all());
     expect(again).toEqual(first);
     expect(first).toHaveLength(MIGRATIONS.length);
-    expect(inspect(file, (raw) => appliedMigrations(raw, file))).toEqual([LATEST_SCHEMA_VERSION]);
+    expect(inspect(file, (raw) => appliedMigrations(raw, file))).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it('keeps data across reopen', async () => {
@@ -229,11 +229,13 @@ describe('runMigrations', () => {
   it('applies pending migrations in order and nothing the second time', () => {
     const raw = new BetterSqlite3(':memory:');
     try {
-      const extra = [...MIGRATIONS, { version: 2, description: 'extra', sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY)' }];
-      expect(runMigrations(raw, ':memory:')).toEqual([1]);
-      expect(runMigrations(raw, ':memory:', extra)).toEqual([2]);
+      const shipped = MIGRATIONS.map((m) => m.version);
+      const next = LATEST_SCHEMA_VERSION + 1;
+      const extra = [...MIGRATIONS, { version: next, description: 'extra', sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY)' }];
+      expect(runMigrations(raw, ':memory:')).toEqual(shipped);
+      expect(runMigrations(raw, ':memory:', extra)).toEqual([next]);
       expect(runMigrations(raw, ':memory:', extra)).toEqual([]);
-      expect(appliedMigrations(raw, ':memory:')).toEqual([1, 2]);
+      expect(appliedMigrations(raw, ':memory:')).toEqual([...shipped, next]);
     } finally {
       raw.close();
     }
@@ -244,7 +246,7 @@ describe('runMigrations', () => {
     try {
       const broken = [
         ...MIGRATIONS,
-        { version: 2, description: 'half', sql: 'CREATE TABLE half (id INTEGER); CREATE TABLE half (id INTEGER);' },
+        { version: LATEST_SCHEMA_VERSION + 1, description: 'half', sql: 'CREATE TABLE half (id INTEGER); CREATE TABLE half (id INTEGER);' },
       ];
       expect(() => runMigrations(raw, 'mem.db', broken)).toThrow(expect.objectContaining({ code: 'STORE_FAILED', context: expect.objectContaining({ file: 'mem.db', operation: 'migrate' }) }));
       expect(raw.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('half', 'fp_events')").pluck().get()).toBe(0);

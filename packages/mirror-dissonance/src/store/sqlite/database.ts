@@ -8,12 +8,14 @@ import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { DependencyError } from '../../errors';
-import type { BlockCounter, FpStore, FprHistory } from '../ports';
+import type { BlockCounter, CalibrationStore, ConsentStore, FpStore, FprHistory } from '../ports';
 import { SqliteBlockCounter } from './block-counter';
 import { SqliteFpStore, type SqliteAdapterOptions } from './fp-store';
 import { SqliteFprHistory } from './fpr-history';
 import { appliedMigrations, runMigrations } from './migrations';
 import { guard } from './store-error';
+import { SqliteCalibrationStore } from './calibration-store';
+import { SqliteConsentStore } from './consent-store';
 
 /** File name of the state database inside the state directory. */
 export const STATE_DB_FILE = 'state.db';
@@ -27,6 +29,8 @@ export interface StateDatabase {
   readonly fpStore: FpStore;
   readonly blockCounter: BlockCounter;
   readonly fprHistory: FprHistory;
+  readonly consent: ConsentStore;
+  readonly calibration: CalibrationStore;
   /** Connection settings and schema version, for diagnostics (`status`-style commands, tests). */
   info(): StateDatabaseInfo;
   /** Closes the connection; idempotent. Adapters throw STORE_FAILED afterwards. */
@@ -86,6 +90,8 @@ export function openStateDatabaseAt(file: string, options: OpenStateDatabaseOpti
       fpStore,
       blockCounter,
       fprHistory,
+      consent: new SqliteConsentStore(db, file),
+      calibration: new SqliteCalibrationStore(db, file),
       info: () =>
         guard(file, 'read settings', () => ({
           journalMode: String(db.pragma('journal_mode', { simple: true })),

@@ -55,6 +55,9 @@ export class SqliteFpStore implements FpStore {
   private readonly mark: Statement<[Record<string, string | number | null>], FpRow>;
   private readonly marked: Statement<[string, number], FpRow>;
   private readonly stats: Statement<[string, number, number], { total: number; marked: number }>;
+  private readonly newest: Statement<[string, number, number], FpRow>;
+  private readonly between: Statement<[string, number, number, number], FpRow>;
+  private readonly rules: Statement<[number], string>;
   private readonly listStatements = new Map<string, Statement<unknown[], FpRow>>();
 
   constructor(
@@ -90,12 +93,27 @@ export class SqliteFpStore implements FpStore {
            ORDER BY observed_ms DESC, event_id
            LIMIT ?)`,
       ),
+      newest: db.prepare<[string, number, number], FpRow>(
+        `SELECT ${COLUMNS} FROM fp_events
+         WHERE rule_id = ? AND expires_at > ?
+         ORDER BY observed_ms DESC, event_id
+         LIMIT ?`,
+      ),
+      between: db.prepare<[string, number, number, number], FpRow>(
+        `SELECT ${COLUMNS} FROM fp_events
+         WHERE rule_id = ? AND observed_ms >= ? AND observed_ms < ? AND expires_at > ?
+         ORDER BY observed_ms, event_id`,
+      ),
+      rules: db.prepare<[number], string>('SELECT DISTINCT rule_id FROM fp_events WHERE expires_at > ? ORDER BY rule_id').pluck(),
     }));
     this.deleteExpired = prepared.deleteExpired;
     this.insert = prepared.insert;
     this.mark = prepared.mark;
     this.marked = prepared.marked;
     this.stats = prepared.stats;
+    this.newest = prepared.newest;
+    this.between = prepared.between;
+    this.rules = prepared.rules;
   }
 
   async recordEvents(events: readonly NewFpEvent[]): Promise<void> {
@@ -126,11 +144,7 @@ export class SqliteFpStore implements FpStore {
     eventId: string,
     mark: { reviewer: string; reason: string; ticket?: string; markedAt: string },
   ): Promise<FpEvent> {
-    requireText(eventId, 'eventId');
-    requireText(mark.reviewer, 'reviewer');
-    requireText(mark.reason, 'reason');
-    if (mark.ticket !== undefined) requireText(mark.ticket, 'ticket');
-    const markedMs = parseInstant(mark.markedAt, 'markedAt');
+    const markedMs = validateMark(eventId, mark);
     const row = guard(this.file, 'mark false positive', () => {
       const write = this.db.transaction(() => {
         const now = this.now();
@@ -209,11 +223,49 @@ export class SqliteFpStore implements FpStore {
     const falsePositives = reviewed;
     return { ruleId, total, reviewed, falsePositives, fpr: reviewed === 0 ? 0 : falsePositives / reviewed };
   }
+
+  async windowByCount(ruleId: string, count: number): Promise<FpEvent[]> {
+    requireText(ruleId, 'ruleId');
+    requirePositiveInteger(count, 'count');
+    const rows = guard(this.file, 'read fp window by count', () => this.newest.all(ruleId, this.now(), count));
+    return rows.map(toEvent);
+  }
+
+  /** One indexed range read (rule, observed time); ties by event id. */
+  async windowByTime(ruleId: string, since: Date, until: Date): Promise<FpEvent[]> {
+    requireText(ruleId, 'ruleId');
+    const [sinceMs, untilMs] = requireTimeRange(since, until);
+    if (sinceMs === untilMs) return [];
+    const rows = guard(this.file, 'read fp window by time', () => this.between.all(ruleId, sinceMs, untilMs, this.now()));
+    return rows.map(toEvent);
+  }
+
+  async ruleIds(): Promise<string[]> {
+    return guard(this.file, 'read fp rule ids', () => this.rules.all(this.now()));
+  }
+}
+
+/**
+ * Checks one event of a batch (shared by every FpStore adapter, so they
+ * reject the same inputs naming the same fields) and returns its observed
+ * time in epoch ms.
+ */
+export function validateNewEvent(event: NewFpEvent, index: number): number {
+  for (const field of EVENT_STRING_FIELDS) requireText(event[field], `events[${index}].${field}`);
+  return parseInstant(event.observedAt, `events[${index}].observedAt`);
+}
+
+/** Checks a false-positive mark (shared by every FpStore adapter); returns markedAt in epoch ms. */
+export function validateMark(eventId: string, mark: { reviewer: string; reason: string; ticket?: string; markedAt: string }): number {
+  requireText(eventId, 'eventId');
+  requireText(mark.reviewer, 'reviewer');
+  requireText(mark.reason, 'reason');
+  if (mark.ticket !== undefined) requireText(mark.ticket, 'ticket');
+  return parseInstant(mark.markedAt, 'markedAt');
 }
 
 function toInsertRow(event: NewFpEvent, index: number): Record<string, string | number> {
-  for (const field of EVENT_STRING_FIELDS) requireText(event[field], `events[${index}].${field}`);
-  const observedMs = parseInstant(event.observedAt, `events[${index}].observedAt`);
+  const observedMs = validateNewEvent(event, index);
   return {
     eventId: event.eventId,
     ruleId: event.ruleId,
@@ -254,18 +306,44 @@ function isPrimaryKeyViolation(error: unknown): boolean {
   );
 }
 
-function requireText(value: unknown, field: string): void {
+/** Throws InputError naming `field` unless `value` is a non-empty string. */
+export function requireText(value: unknown, field: string): void {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InputError('INPUT_INVALID', `${field} must be a non-empty string`, { location: { field } });
   }
 }
 
-function requirePositiveInteger(value: unknown, field: string): void {
+/** Throws InputError naming `field` unless `value` is an integer > 0. */
+export function requirePositiveInteger(value: unknown, field: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new InputError('INPUT_INVALID', `${field} must be a positive integer, got ${String(value)}`, {
       location: { field },
     });
   }
+}
+
+/**
+ * Epoch ms of a `[since, until)` window. Invalid dates name `since` or
+ * `until`; `until` before `since` is an input error (an empty window is
+ * `since` = `until`).
+ */
+export function requireTimeRange(since: Date, until: Date): [number, number] {
+  const sinceMs = since instanceof Date ? since.getTime() : Number.NaN;
+  const untilMs = until instanceof Date ? until.getTime() : Number.NaN;
+  if (Number.isNaN(sinceMs)) {
+    throw new InputError('INPUT_INVALID', 'since must be a valid Date', { location: { field: 'since' } });
+  }
+  if (Number.isNaN(untilMs)) {
+    throw new InputError('INPUT_INVALID', 'until must be a valid Date', { location: { field: 'until' } });
+  }
+  if (untilMs < sinceMs) {
+    throw new InputError(
+      'INPUT_INVALID',
+      `until (${until.toISOString()}) is before since (${since.toISOString()})`,
+      { location: { field: 'until' } },
+    );
+  }
+  return [sinceMs, untilMs];
 }
 
 /** Epoch ms of an ISO 8601 date-time; anything else is an input error naming the field. */

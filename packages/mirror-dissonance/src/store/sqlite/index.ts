@@ -11,5 +11,7 @@ export {
 export { SqliteFpStore, FP_EVENT_RETENTION_MS, type SqliteAdapterOptions } from './fp-store';
 export { SqliteBlockCounter } from './block-counter';
 export { SqliteFprHistory } from './fpr-history';
+export { SqliteConsentStore } from './consent-store';
+export { SqliteCalibrationStore } from './calibration-store';
 export { MIGRATIONS, LATEST_SCHEMA_VERSION, runMigrations, appliedMigrations, type Migration } from './migrations';
 export { storeFailure } from './store-error';

@@ -66,6 +66,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fpr_history_by_rule ON fpr_history (rule_id, recorded_ms DESC, id DESC);
     `,
   },
+  {
+    version: 2,
+    description: 'consent: current records and history',
+    // `scope` is 'org' or 'repo:<owner/name>' (as the DynamoDB sort key), so
+    // the primary key never holds a NULL repository.
+    sql: `
+      CREATE TABLE consent_current (
+        org_id      TEXT NOT NULL,
+        resource    TEXT NOT NULL,
+        scope       TEXT NOT NULL,
+        repository  TEXT,
+        granted_by  TEXT NOT NULL,
+        granted_at  TEXT NOT NULL,
+        expires_at  TEXT,
+        revoked_by  TEXT,
+        revoked_at  TEXT,
+        PRIMARY KEY (org_id, resource, scope),
+        CHECK ((repository IS NULL) = (scope = 'org')),
+        CHECK ((revoked_by IS NULL) = (revoked_at IS NULL))
+      ) WITHOUT ROWID;
+
+      CREATE TABLE consent_history (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id      TEXT NOT NULL,
+        resource    TEXT NOT NULL,
+        repository  TEXT,
+        action      TEXT NOT NULL CHECK (action IN ('grant', 'revoke')),
+        actor       TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        expires_at  TEXT
+      );
+      CREATE INDEX consent_history_by_org ON consent_history (org_id, at_ms, id);
+    `,
+  },
+  {
+    version: 3,
+    description: 'calibration: anonymized outcome records',
+    // No org id, no repository, no time finer than the UTC hour: only what
+    // the k-anonymous aggregates need.
+    sql: `
+      CREATE TABLE calibration_records (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule_id         TEXT NOT NULL,
+        org_hash        TEXT NOT NULL CHECK (length(org_hash) = 64),
+        bucket          TEXT NOT NULL,
+        false_positive  INTEGER NOT NULL CHECK (false_positive IN (0, 1))
+      );
+      CREATE INDEX calibration_records_by_rule ON calibration_records (rule_id, org_hash);
+    `,
+  },
 ];
 
 /** Highest schema version this code knows. */

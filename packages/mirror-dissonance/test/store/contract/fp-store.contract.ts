@@ -305,5 +305,206 @@ export function describeFpStoreContract(name: string, makeStore: MakeStore<FpSto
         expect((await store.list({ ruleId, limit: 10 })).map((e) => e.eventId)).toEqual([`${ruleId}-x`]);
       });
     });
+
+    it('rejects a duplicate at the end of a large batch and records none of the batch', async () => {
+      await withStore(makeStore, async (store) => {
+        // Prepare: a batch larger than one DynamoDB transaction, whose last event repeats a recorded id
+        const ruleId = uniqueId('rule');
+        await store.recordEvents([event({ eventId: `${ruleId}-taken`, ruleId, observedAt: daysAgo(2) })]);
+        const batch = Array.from({ length: 130 }, (_, i) => event({ eventId: `${ruleId}-b${i}`, ruleId, observedAt: daysAgo(1) }));
+        batch.push(event({ eventId: `${ruleId}-taken`, ruleId, observedAt: daysAgo(1) }));
+
+        // Act
+        const attempt = store.recordEvents(batch);
+
+        // Assess
+        await expect(attempt).rejects.toMatchObject({ code: 'DUPLICATE_EVENT', context: expect.objectContaining({ eventId: `${ruleId}-taken` }) });
+        expect((await store.windowByCount(ruleId, 500)).map((e) => e.eventId)).toEqual([`${ruleId}-taken`]);
+      });
+    });
+
+    it('orders by instant whatever the offset or precision observedAt was written with, returning it unchanged', async () => {
+      await withStore(makeStore, async (store) => {
+        // Prepare: 10:30+02:00 is 08:30Z, earlier than 09:00Z; 09:00:00.5Z is later than 09:00Z
+        const ruleId = uniqueId('rule');
+        const day = daysAgo(2).slice(0, 10);
+        await store.recordEvents([
+          event({ eventId: 'o-1', ruleId, observedAt: `${day}T09:00:00Z` }),
+          event({ eventId: 'o-2', ruleId, observedAt: `${day}T10:30:00+02:00` }),
+          event({ eventId: 'o-3', ruleId, observedAt: `${day}T09:00:00.500Z` }),
+        ]);
+
+        // Act
+        const newest = await store.windowByCount(ruleId, 10);
+
+        // Assess
+        expect(newest.map((e) => [e.eventId, e.observedAt])).toEqual([
+          ['o-3', `${day}T09:00:00.500Z`],
+          ['o-1', `${day}T09:00:00Z`],
+          ['o-2', `${day}T10:30:00+02:00`],
+        ]);
+      });
+    });
+
+    describe('windowByCount', () => {
+      it('returns the last `count` live events of the rule, most recent first', async () => {
+        await withStore(makeStore, async (store) => {
+          // Prepare: 5 live events, 1 expired, 1 of another rule
+          const ruleId = uniqueId('rule');
+          await store.recordEvents([
+            ...[5, 4, 3, 2, 1].map((age) => event({ eventId: `w-${age}`, ruleId, observedAt: daysAgo(age) })),
+            event({ eventId: 'w-expired', ruleId, observedAt: daysAgo(95) }),
+            event({ eventId: 'w-other', ruleId: uniqueId('other'), observedAt: daysAgo(0.5) }),
+          ]);
+          await store.markFalsePositive('w-2', mark);
+
+          // Act
+          const last3 = await store.windowByCount(ruleId, 3);
+          const all = await store.windowByCount(ruleId, 100);
+
+          // Assess
+          expect(last3.map((e) => e.eventId)).toEqual(['w-1', 'w-2', 'w-3']);
+          expect(last3[1].falsePositive).toEqual(mark);
+          expect(all.map((e) => e.eventId)).toEqual(['w-1', 'w-2', 'w-3', 'w-4', 'w-5']);
+          expect(await store.windowByCount(uniqueId('unknown'), 10)).toEqual([]);
+        });
+      });
+
+      it('breaks ties at the cut by event id, like list', async () => {
+        await withStore(makeStore, async (store) => {
+          // Prepare: three events in the same millisecond, written in reverse id order
+          const ruleId = uniqueId('rule');
+          const at = daysAgo(1);
+          await store.recordEvents([
+            event({ eventId: 't-c', ruleId, observedAt: at }),
+            event({ eventId: 't-b', ruleId, observedAt: at }),
+            event({ eventId: 't-a', ruleId, observedAt: at }),
+            event({ eventId: 't-old', ruleId, observedAt: daysAgo(2) }),
+          ]);
+
+          // Act / Assess
+          expect((await store.windowByCount(ruleId, 1)).map((e) => e.eventId)).toEqual(['t-a']);
+          expect((await store.windowByCount(ruleId, 2)).map((e) => e.eventId)).toEqual(['t-a', 't-b']);
+          expect((await store.list({ ruleId, limit: 2 })).map((e) => e.eventId)).toEqual(['t-a', 't-b']);
+          expect((await store.windowByCount(ruleId, 4)).map((e) => e.eventId)).toEqual(['t-a', 't-b', 't-c', 't-old']);
+        });
+      });
+
+      it('rejects a count that is not a positive integer and an empty rule id', async () => {
+        await withStore(makeStore, async (store) => {
+          await expect(store.windowByCount('MD-001', 0)).rejects.toMatchObject({ code: 'INPUT_INVALID', location: { field: 'count' } });
+          await expect(store.windowByCount('MD-001', 2.5)).rejects.toMatchObject({ code: 'INPUT_INVALID', location: { field: 'count' } });
+          await expect(store.windowByCount('', 5)).rejects.toMatchObject({ code: 'INPUT_INVALID', location: { field: 'ruleId' } });
+        });
+      });
+    });
+
+    describe('windowByTime', () => {
+      it('returns every live event of the rule in [since, until), oldest first, ties by event id', async () => {
+        await withStore(makeStore, async (store) => {
+          // Prepare
+          const ruleId = uniqueId('rule');
+          const base = Date.now() - 10 * 24 * 60 * 60 * 1000;
+          const at = (hours: number): string => new Date(base + hours * 60 * 60 * 1000).toISOString();
+          await store.recordEvents([
+            event({ eventId: 'before', ruleId, observedAt: at(-1) }),
+            event({ eventId: 'at-since-b', ruleId, observedAt: at(0) }),
+            event({ eventId: 'at-since-a', ruleId, observedAt: at(0) }),
+            event({ eventId: 'inside', ruleId, observedAt: at(5) }),
+            event({ eventId: 'at-until', ruleId, observedAt: at(10) }),
+            event({ eventId: 'other-rule', ruleId: uniqueId('other'), observedAt: at(5) }),
+          ]);
+
+          // Act
+          const window = await store.windowByTime(ruleId, new Date(at(0)), new Date(at(10)));
+
+          // Assess
+          expect(window.map((e) => e.eventId)).toEqual(['at-since-a', 'at-since-b', 'inside']);
+          expect(window[2]).toEqual(expect.objectContaining({ ruleId, observedAt: at(5) }));
+        });
+      });
+
+      it('excludes expired events even when the window reaches back past the retention', async () => {
+        await withStore(makeStore, async (store) => {
+          const ruleId = uniqueId('rule');
+          await store.recordEvents([
+            event({ eventId: 'x-expired', ruleId, observedAt: daysAgo(100) }),
+            event({ eventId: 'x-live', ruleId, observedAt: daysAgo(80) }),
+          ]);
+          const window = await store.windowByTime(ruleId, new Date(daysAgo(365)), new Date());
+          expect(window.map((e) => e.eventId)).toEqual(['x-live']);
+          expect(await store.windowByTime(ruleId, new Date(daysAgo(365)), new Date(daysAgo(95)))).toEqual([]);
+        });
+      });
+
+      it('returns every event of a large window, not one page', async () => {
+        await withStore(makeStore, async (store) => {
+          // Prepare: 600 events with long paths (~1.2 MB, more than one DynamoDB page)
+          const ruleId = uniqueId('rule');
+          const start = Date.now() - 3 * 24 * 60 * 60 * 1000;
+          const longPath = `src/${'deeply/nested/'.repeat(140)}file.ts`;
+          const events = Array.from({ length: 600 }, (_, i) =>
+            event({ eventId: `${ruleId}-p${String(i).padStart(4, '0')}`, ruleId, path: longPath, observedAt: new Date(start + i * 1000).toISOString() }),
+          );
+          for (let i = 0; i < events.length; i += 100) await store.recordEvents(events.slice(i, i + 100));
+
+          // Act
+          const window = await store.windowByTime(ruleId, new Date(start), new Date(start + 600 * 1000));
+
+          // Assess
+          expect(window).toHaveLength(600);
+          expect(window.map((e) => e.eventId)).toEqual(events.map((e) => e.eventId));
+        });
+      });
+
+      it('is empty for an empty window and rejects invalid or reversed bounds', async () => {
+        await withStore(makeStore, async (store) => {
+          const ruleId = uniqueId('rule');
+          const at = daysAgo(1);
+          await store.recordEvents([event({ eventId: 'e-1', ruleId, observedAt: at })]);
+          expect(await store.windowByTime(ruleId, new Date(at), new Date(at))).toEqual([]);
+          await expect(store.windowByTime(ruleId, new Date('nope'), new Date())).rejects.toMatchObject({
+            code: 'INPUT_INVALID',
+            location: { field: 'since' },
+          });
+          await expect(store.windowByTime(ruleId, new Date(), new Date(Number.NaN))).rejects.toMatchObject({
+            code: 'INPUT_INVALID',
+            location: { field: 'until' },
+          });
+          await expect(store.windowByTime(ruleId, new Date(), new Date(daysAgo(2)))).rejects.toMatchObject({
+            code: 'INPUT_INVALID',
+            location: { field: 'until' },
+          });
+          await expect(store.windowByTime('', new Date(daysAgo(2)), new Date())).rejects.toMatchObject({ location: { field: 'ruleId' } });
+        });
+      });
+    });
+
+    describe('ruleIds', () => {
+      it('lists the rules with at least one live event, sorted, once each', async () => {
+        await withStore(makeStore, async (store) => {
+          // Prepare
+          const prefix = uniqueId('r');
+          const [a, b, c, gone] = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`, `${prefix}-gone`];
+          await store.recordEvents([
+            event({ eventId: `${c}-1`, ruleId: c, observedAt: daysAgo(1) }),
+            event({ eventId: `${a}-1`, ruleId: a, observedAt: daysAgo(2) }),
+            event({ eventId: `${a}-2`, ruleId: a, observedAt: daysAgo(3) }),
+            event({ eventId: `${b}-1`, ruleId: b, observedAt: daysAgo(89) }),
+            event({ eventId: `${gone}-1`, ruleId: gone, observedAt: daysAgo(91) }),
+          ]);
+          await store.markFalsePositive(`${a}-1`, mark);
+
+          // Act / Assess
+          expect(await store.ruleIds()).toEqual([a, b, c]);
+        });
+      });
+
+      it('is empty for an empty store', async () => {
+        await withStore(makeStore, async (store) => {
+          expect(await store.ruleIds()).toEqual([]);
+        });
+      });
+    });
   });
 }

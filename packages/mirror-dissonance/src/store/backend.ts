@@ -1,0 +1,78 @@
+/**
+ * The backend factory: the same store ports on the embedded SQLite database
+ * (default) or on DynamoDB/SSM (`storage.backend: aws`). Hosts (CLI, Lambda)
+ * open stores here and never pick adapters themselves.
+ */
+import { join } from 'node:path';
+import { loadOrCreateEmbeddedSalt, loadSsmSalt } from '../calibration/salt';
+import type { StorageConfig } from '../config/load-config';
+import { UsageError } from '../errors';
+import { dynamoDocumentClient, ssmClient, type AwsSettings } from './aws/clients';
+import { defaultTableNames, type TableId } from './aws/table-definitions';
+import type { BlockCounter, CalibrationStore, ConsentStore, FpStore, FprHistory } from './ports';
+import { openStateDatabase } from './sqlite';
+
+export interface Stores {
+  backend: 'embedded' | 'aws';
+  fpStore: FpStore;
+  blockCounter: BlockCounter;
+  fprHistory: FprHistory;
+  consent: ConsentStore;
+  calibration: CalibrationStore;
+  /** The anonymizer salt: SSM `/guardian/<stage>/anonymizer_salt` (aws) or the state folder (embedded). */
+  salt(): Promise<string>;
+  /** Where the state lives, for messages (`.phase-mirror/state.db`, or the region and tables). */
+  location: string;
+  close(): void;
+}
+
+/** Resolves the AWS region and endpoint from configuration, then the environment. */
+export function awsSettings(storage: StorageConfig, env: NodeJS.ProcessEnv): AwsSettings {
+  const region = storage.region ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined);
+  if (region === undefined) {
+    throw new UsageError('storage.backend is aws but no region is known: set storage.region in .phase-mirror.yml or AWS_REGION', {
+      location: { field: 'storage.region' },
+    });
+  }
+  const endpoint = storage.endpoint ?? (env.AWS_ENDPOINT_URL || undefined);
+  return { region, ...(endpoint !== undefined ? { endpoint } : {}) };
+}
+
+/** Physical table names: the stage defaults, overridden by `storage.tables`. */
+export function tableNames(storage: StorageConfig): Record<TableId, string> {
+  return { ...defaultTableNames(storage.stage), ...storage.tables };
+}
+
+/** Opens the configured backend. Nothing is contacted until a store is used. */
+export function openStores(storage: StorageConfig, options: { stateDir: string; env: NodeJS.ProcessEnv }): Stores {
+  if (storage.backend === 'embedded') {
+    const state = openStateDatabase(options.stateDir);
+    return {
+      backend: 'embedded',
+      fpStore: state.fpStore,
+      blockCounter: state.blockCounter,
+      fprHistory: state.fprHistory,
+      consent: state.consent,
+      calibration: state.calibration,
+      salt: async () => loadOrCreateEmbeddedSalt(options.stateDir),
+      location: join(options.stateDir, 'state.db'),
+      close: () => state.close(),
+    };
+  }
+  const settings = awsSettings(storage, options.env);
+  // Required here: the adapters load the AWS SDK, which embedded runs never need.
+  const { DynamoBlockCounter, DynamoCalibrationStore, DynamoConsentStore, DynamoFprHistory, DynamoFpStore } = require('./aws') as typeof import('./aws');
+  const client = dynamoDocumentClient(settings);
+  const names = tableNames(storage);
+  return {
+    backend: 'aws',
+    fpStore: new DynamoFpStore({ client, tableName: names.fpEvents }),
+    blockCounter: new DynamoBlockCounter({ client, tableName: names.blockCounter }),
+    fprHistory: new DynamoFprHistory({ client, tableName: names.fprHistory }),
+    consent: new DynamoConsentStore({ client, tableName: names.consent }),
+    calibration: new DynamoCalibrationStore({ client, tableName: names.calibration }),
+    salt: () => loadSsmSalt(ssmClient(settings), storage.stage),
+    location: `DynamoDB in ${settings.region}${settings.endpoint ? ` at ${settings.endpoint}` : ''} (tables ${Object.values(names).join(', ')})`,
+    close: () => undefined,
+  };
+}
