@@ -8,6 +8,7 @@ const { spawnSync } = require('node:child_process');
 const os = require('node:os');
 const { benchAnalyze } = require('./analyze');
 const { benchGovernance } = require('./governance');
+const { benchStores } = require('./stores');
 
 const resultsDir = join(__dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -25,6 +26,7 @@ const analyze = benchAnalyze(workDir);
 
 (async () => {
 const governance = await benchGovernance(join(workDir, 'governance'));
+const stores = await benchStores(join(workDir, 'stores'));
 const summary = {
   timestamp: new Date().toISOString(),
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
@@ -36,6 +38,7 @@ const summary = {
   },
   analyze,
   governance,
+  stores,
 };
 writeFileSync(join(resultsDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(JSON.stringify(summary, null, 2));

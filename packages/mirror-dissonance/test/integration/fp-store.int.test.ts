@@ -5,14 +5,8 @@
  * reliability checks: 5,000 concurrent records, throttling retried with
  * backoff, a missing table.
  */
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  waitUntilTableExists,
-  type DynamoDBClientConfig,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, DependencyError } from '../../src/errors';
 import { dynamoDocumentClient } from '../../src/store/aws/clients';
@@ -23,6 +17,7 @@ import { FP_EVENT_RETENTION_MS } from '../../src/store/sqlite';
 import { describeFpStoreContract } from '../store/contract/fp-store.contract';
 import { daysAgo, uniqueId, type MakeStore } from '../store/contract/harness';
 import { createTableInput, emulatorDynamoDbClient, emulatorEndpoint } from './tables';
+import { throttledDocumentClient } from './throttle';
 
 const region = process.env.AWS_REGION || 'us-east-1';
 let admin: DynamoDBClient;
@@ -265,49 +260,9 @@ describe('DynamoFpStore under throttling', () => {
     tableName = await freshTable();
   }, 60_000);
 
-  /**
-   * A document client whose first `failures` attempts of every command fail
-   * with ProvisionedThroughputExceededException before reaching the emulator,
-   * injected inside the SDK's retry loop (finalizeRequest step, after the retry middleware).
-   */
-  function throttledClient(
-    failures: number,
-    maxAttempts: number,
-  ): { client: DynamoDBDocumentClient; attempts: () => number; lastMetadata: () => { attempts?: number } | undefined } {
-    const config: DynamoDBClientConfig = { region, endpoint: emulatorEndpoint(), maxAttempts };
-    const base = new DynamoDBClient(config);
-    let attempts = 0;
-    let metadata: { attempts?: number } | undefined;
-    // Outside the retry loop: what the SDK reports about the whole call.
-    base.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args);
-        metadata = (result.output as { $metadata?: { attempts?: number } }).$metadata;
-        return result;
-      },
-      { step: 'initialize', name: 'captureMetadata' },
-    );
-    // Inside the retry loop: the retry middleware is finalizeRequest/high, this one runs after it.
-    base.middlewareStack.add(
-      (next) => async (args) => {
-        attempts += 1;
-        if (attempts <= failures) {
-          throw Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded'), {
-            name: 'ProvisionedThroughputExceededException',
-            $fault: 'client',
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
-        return next(args);
-      },
-      { step: 'finalizeRequest', priority: 'low', name: 'injectThrottling' },
-    );
-    return { client: DynamoDBDocumentClient.from(base), attempts: () => attempts, lastMetadata: () => metadata };
-  }
-
   it('retries throttled calls with backoff and succeeds when the throttling stops in time', async () => {
     // Prepare: 2 throttled attempts, 4 allowed
-    const { client, attempts, lastMetadata } = throttledClient(2, 4);
+    const { client, attempts, calls } = throttledDocumentClient(2, 4);
     const store = new DynamoFpStore({ client, tableName });
     const ruleId = uniqueId('throttle');
 
@@ -317,14 +272,17 @@ describe('DynamoFpStore under throttling', () => {
     // Assess: the SDK's retry strategy (exponential backoff, full jitter) made three attempts of the
     // guard claim, then one of the event write; the event is stored once
     expect(attempts()).toBe(4);
-    expect(lastMetadata()).toMatchObject({ attempts: 1 });
+    expect(calls).toEqual([
+      { command: 'PutItemCommand', attempts: 3 },
+      { command: 'BatchWriteItemCommand', attempts: 1 },
+    ]);
     const stored = await documents.send(new ScanCommand({ TableName: tableName, FilterExpression: 'ruleId = :r', ExpressionAttributeValues: { ':r': ruleId } }));
     expect(stored.Items).toHaveLength(1);
   }, 30_000);
 
   it('fails with a typed STORE_FAILED naming the table and the operation once every attempt was throttled', async () => {
     // Prepare: throttled on every attempt
-    const { client, attempts } = throttledClient(100, 3);
+    const { client, attempts } = throttledDocumentClient(100, 3);
     const store = new DynamoFpStore({ client, tableName });
 
     // Act

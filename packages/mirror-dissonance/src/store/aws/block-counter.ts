@@ -72,7 +72,8 @@ export class DynamoBlockCounter implements BlockCounter {
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAtMs <= :now',
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ...values, ':now': now },
-          ReturnValues: 'UPDATED_NEW',
+          // ALL_NEW: a restart may leave `count` (1) and the expiry unchanged, and UPDATED_NEW may then omit them.
+          ReturnValues: 'ALL_NEW',
         }),
       );
       if (restarted !== undefined) return restarted;
@@ -95,24 +96,25 @@ export class DynamoBlockCounter implements BlockCounter {
       throw awsStoreFailure(error, { resource: this.resource, operation: 'GetItem' });
     }
     if (item === undefined || !(Number(item.expiresAtMs) > this.now())) return 0;
-    return this.countOf(item, 'GetItem');
+    return this.countOf(item, `counter#${key}`, 'GetItem');
   }
 
   /** The new count, or undefined when the condition failed. */
   private async conditionalUpdate(command: InstanceType<LibDynamo['UpdateCommand']>): Promise<number | undefined> {
+    let attributes: Record<string, unknown>;
     try {
-      const result = await this.client.send(command);
-      return this.countOf(result.Attributes ?? {}, 'UpdateItem');
+      attributes = (await this.client.send(command)).Attributes ?? {};
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
       throw awsStoreFailure(error, { resource: this.resource, operation: 'UpdateItem' });
     }
+    return this.countOf(attributes, String(command.input.Key?.pk), 'UpdateItem');
   }
 
-  private countOf(item: Record<string, unknown>, operation: string): number {
+  private countOf(item: Record<string, unknown>, pk: string, operation: string): number {
     const count = item.count;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
-      throw awsStoreFailure(new Error(`counter item ${String(item.pk ?? '')} has no positive integer count (got ${String(count)})`), {
+      throw awsStoreFailure(new Error(`counter item ${pk} has no positive integer count (got ${String(count)})`), {
         resource: this.resource,
         operation,
       });
