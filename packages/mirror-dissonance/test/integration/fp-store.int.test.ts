@@ -5,8 +5,8 @@
  * reliability checks: 5,000 concurrent records, throttling retried with
  * backoff, a missing table.
  */
-import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, DependencyError } from '../../src/errors';
 import { dynamoDocumentClient } from '../../src/store/aws/clients';
@@ -237,6 +237,38 @@ describe('DynamoFpStore on the emulator', () => {
     expect(pages.LastEvaluatedKey).toBeDefined();
     expect(window).toHaveLength(400);
   }, 60_000);
+
+  it('recognises its own guard when the SDK retries a claim whose response was lost', async () => {
+    // Prepare: the first PutItem reaches the emulator, then its response is "lost" (a retryable 500)
+    const base = new DynamoDBClient({ region, endpoint: emulatorEndpoint(), maxAttempts: 3 });
+    let lost = false;
+    base.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'PutItemCommand' && !lost) {
+          lost = true;
+          throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return result;
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'loseFirstResponse' },
+    );
+    const flaky = new DynamoFpStore({ client: DynamoDBDocumentClient.from(base), tableName });
+    const ruleId = uniqueId('lost');
+
+    // Act
+    await flaky.recordEvents([event(ruleId, `${ruleId}-1`, daysAgo(1))]);
+
+    // Assess: recorded once, and the id is still protected
+    expect(lost).toBe(true);
+    expect((await store.windowByCount(ruleId, 5)).map((e) => e.eventId)).toEqual([`${ruleId}-1`]);
+    await expect(store.recordEvents([event(ruleId, `${ruleId}-1`, daysAgo(2))])).rejects.toMatchObject({ code: 'DUPLICATE_EVENT' });
+    base.destroy();
+  });
 
   it('fails with STORE_FAILED naming the table and operation when the table does not exist', async () => {
     const missing = new DynamoFpStore({ client: documents, tableName: 'fp-missing-table' });

@@ -103,7 +103,7 @@ describe('DynamoFprHistory on the emulator', () => {
     expect(await history.last(ruleId)).toEqual({ fpr: 0.1, reviewed: 1 });
   });
 
-  it('prunes more than one page of old snapshots', async () => {
+  it('prunes more old snapshots than one BatchWriteItem request holds', async () => {
     // Prepare: 60 old snapshots (more than two BatchWriteItem requests)
     const history = new DynamoFprHistory({ client: documents, tableName: names.fprHistory });
     const ruleId = uniqueId('rule');

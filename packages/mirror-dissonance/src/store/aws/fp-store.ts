@@ -364,7 +364,7 @@ export class DynamoFpStore implements FpStore {
         claimed.push(entry);
       } catch (error) {
         // Our own guard: an SDK retry of a claim whose first response was lost.
-        if (isConditionalCheckFailed(error) && (error as { Item?: Item }).Item?.batchId === batchId) claimed.push(entry);
+        if (isConditionalCheckFailed(error) && claimingBatch(error) === batchId) claimed.push(entry);
         else if (isConditionalCheckFailed(error)) duplicates.add(entry.eventId);
         else failure ??= awsStoreFailure(error, { resource: this.resource, operation: 'PutItem' });
       }
@@ -631,6 +631,18 @@ function newestFirst(a: FpEvent, b: FpEvent): number {
 
 function oldestFirst(a: FpEvent, b: FpEvent): number {
   return observedMsOf(a) - observedMsOf(b) || compareCodePoints(a.eventId, b.eventId);
+}
+
+/**
+ * The `batchId` of the guard that failed a claim (ReturnValuesOnConditionCheckFailure
+ * ALL_OLD). The document client does not translate errors, so the item is in
+ * AttributeValue form (`{ S: '...' }`); a plain string is accepted too.
+ */
+function claimingBatch(error: unknown): string | undefined {
+  const value = (error as { Item?: Record<string, unknown> }).Item?.batchId;
+  if (typeof value === 'string') return value;
+  const text = (value as { S?: unknown } | undefined)?.S;
+  return typeof text === 'string' ? text : undefined;
 }
 
 /** Jittered exponential pause between our own retry rounds (the SDK retries calls itself). */
