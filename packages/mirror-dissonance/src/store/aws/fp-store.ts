@@ -456,6 +456,8 @@ export class DynamoFpStore implements FpStore {
       ...(source.filter !== undefined ? { FilterExpression: source.filter } : {}),
     };
     const values = { ...source.filterValues, ':partition': source.partition.value };
+    // One item past the limit tells whether the limit cuts through a millisecond.
+    const wanted = limit + 1;
     const items: Item[] = [];
     let startKey: Key | undefined;
     do {
@@ -464,16 +466,16 @@ export class DynamoFpStore implements FpStore {
         KeyConditionExpression: `${source.partition.name} = :partition AND sk >= :from`,
         ExpressionAttributeValues: { ...values, ':from': from },
         ScanIndexForward: false,
-        ...(source.filter === undefined ? { Limit: limit - items.length } : {}),
+        ...(source.filter === undefined ? { Limit: wanted - items.length } : {}),
         ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
       });
       items.push(...page.items);
       startKey = page.lastKey;
-    } while (startKey !== undefined && items.length < limit);
+    } while (startKey !== undefined && items.length < wanted);
 
-    if (startKey !== undefined && items.length >= limit) {
-      const boundary = String(items[limit - 1].sk);
-      const prefix = boundary.slice(0, boundary.indexOf('#', EVENT_PREFIX.length) + 1);
+    if (items.length > limit && millisecondOf(items[limit - 1]) === millisecondOf(items[limit])) {
+      // The limit cuts through events of one millisecond: read that millisecond whole, so ties order as on SQLite.
+      const prefix = millisecondOf(items[limit - 1]);
       const known = new Set(items.map((item) => `${String(item.pk)}\u0000${String(item.sk)}`));
       const ties = await this.queryAll({
         ...base,
@@ -654,4 +656,10 @@ function pause(round: number): Promise<void> {
 /** The document-client commands, loaded on first use (embedded runs never load the SDK). */
 function lib(): LibDynamo {
   return require('@aws-sdk/lib-dynamodb') as LibDynamo;
+}
+
+/** `event#<iso>#`: the sort-key prefix shared by every event of one millisecond. */
+function millisecondOf(item: Item | undefined): string {
+  const sk = String(item?.sk ?? '');
+  return sk.slice(0, sk.indexOf('#', EVENT_PREFIX.length) + 1);
 }

@@ -369,7 +369,7 @@ describe('DynamoFpStore', () => {
   });
 
   describe('windowByCount and ruleStats', () => {
-    it('queries the rule partition newest first with Limit, live events only, strongly consistent', async () => {
+    it('queries the rule partition newest first with Limit (one past the window), live events only, strongly consistent', async () => {
       // Prepare
       dynamo.on(QueryCommand).resolves({ Items: [stored('e-2', '2030-02-28T12:00:01.000Z'), stored('e-1')] });
 
@@ -383,18 +383,30 @@ describe('DynamoFpStore', () => {
         KeyConditionExpression: 'pk = :partition AND sk >= :from',
         ExpressionAttributeValues: { ':partition': 'rule#MD-001', ':from': FROM },
         ScanIndexForward: false,
-        Limit: 2,
+        // One item past the window shows whether the limit cuts through a millisecond.
+        Limit: 3,
       });
+      expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
       expect(events.map((e) => e.eventId)).toEqual(['e-2', 'e-1']);
     });
 
+    it('reads no tie query when the item past the window is in another millisecond', async () => {
+      dynamo.on(QueryCommand).resolves({
+        Items: [stored('e-3', '2030-02-28T12:00:02.000Z'), stored('e-2', '2030-02-28T12:00:01.000Z'), stored('e-1', '2030-02-28T12:00:00.000Z')],
+        LastEvaluatedKey: { pk: 'rule#MD-001', sk: 'k' },
+      });
+      const events = await store.windowByCount('MD-001', 2);
+      expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
+      expect(events.map((e) => e.eventId)).toEqual(['e-3', 'e-2']);
+    });
+
     it('continues after a short page and reads the whole millisecond the limit cuts through', async () => {
-      // Prepare: page 1 (1 item, more to come), page 2 reaches the limit inside a tie at 12:00
+      // Prepare: page 1 (1 item, more to come); page 2 fills the window plus one, and both ends are in a tie at 12:00
       const at = '2030-02-28T12:00:00.000Z';
       dynamo
         .on(QueryCommand)
         .resolvesOnce({ Items: [stored('late', '2030-02-28T13:00:00.000Z')], LastEvaluatedKey: { pk: 'rule#MD-001', sk: 'k1' } })
-        .resolvesOnce({ Items: [stored('t-c', at)], LastEvaluatedKey: { pk: 'rule#MD-001', sk: 'k2' } })
+        .resolvesOnce({ Items: [stored('t-c', at), stored('t-b', at)], LastEvaluatedKey: { pk: 'rule#MD-001', sk: 'k2' } })
         .resolvesOnce({ Items: [stored('t-c', at), stored('t-b', at)], LastEvaluatedKey: { pk: 'rule#MD-001', sk: 'k3' } })
         .resolvesOnce({ Items: [stored('t-a', at)] });
 
@@ -403,7 +415,7 @@ describe('DynamoFpStore', () => {
 
       // Assess
       const inputs = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
-      expect(inputs[1]).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'rule#MD-001', sk: 'k1' } });
+      expect(inputs[1]).toMatchObject({ Limit: 2, ExclusiveStartKey: { pk: 'rule#MD-001', sk: 'k1' } });
       expect(inputs[2]).toMatchObject({
         KeyConditionExpression: 'pk = :partition AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':partition': 'rule#MD-001', ':prefix': `event#${at}#` },
@@ -507,7 +519,7 @@ describe('DynamoFpStore', () => {
       await store.list({ findingId: 'f-e-1', limit: 5 });
 
       const input = dynamo.commandCalls(QueryCommand)[0].args[0].input;
-      expect(input).toMatchObject({ IndexName: 'FindingIndex', KeyConditionExpression: 'findingId = :partition AND sk >= :from', Limit: 5 });
+      expect(input).toMatchObject({ IndexName: 'FindingIndex', KeyConditionExpression: 'findingId = :partition AND sk >= :from', Limit: 6 });
       expect(input).not.toHaveProperty('ConsistentRead');
     });
 
