@@ -5,7 +5,8 @@
  * packages/cli/dist/phase-mirror.js, because resolving and loading ~100 small
  * modules costs ~30 ms of every invocation. better-sqlite3 (native), ajv
  * (only loaded when generated validators do not match the shipped schemas or
- * for the organisation manifest) and Octokit (only with GITHUB_TOKEN) stay
+ * for the organisation manifest), Octokit (only with GITHUB_TOKEN) and the
+ * AWS SDK (only with storage: aws) stay
  * external and resolve from node_modules.
  */
 const path = require('node:path');
@@ -36,8 +37,8 @@ esbuild
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // Octokit is only loaded when GITHUB_TOKEN is set: keeping it out keeps every other run's bundle small.
-    external: ['better-sqlite3', 'ajv', 'ajv/*', 'ajv-formats', '@octokit/*', '@phase-mirror/mirror-dissonance/package.json'],
+    // Octokit (GITHUB_TOKEN) and the AWS SDK (storage: aws) load only when used: kept out of the bundle.
+    external: ['better-sqlite3', 'ajv', 'ajv/*', 'ajv-formats', '@octokit/*', '@aws-sdk/*', '@smithy/*', '@phase-mirror/mirror-dissonance/package.json'],
     minifyWhitespace: true,
     minifySyntax: true,
     // Identifiers are kept, so --debug stack traces name the functions.
