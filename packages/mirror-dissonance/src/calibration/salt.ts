@@ -6,18 +6,15 @@
  * by a default (a new salt would silently split every organisation's history
  * into two unlinkable identities). The value never appears in an error.
  */
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { DependencyError, InputError } from '../errors';
 import { awsStoreFailure } from '../store/aws/errors';
+import { loadOrCreateOwnerOnlySecret } from '../secrets/owner-only-secret';
 
 /** File name of the embedded salt inside the state directory. */
 export const EMBEDDED_SALT_FILE = 'anonymizer_salt';
 
 const SALT = /^[0-9a-f]{64}$/;
-const SALT_FILE_CONTENT = /^[0-9a-f]{64}\n?$/;
 const STAGE = /^[A-Za-z0-9_.-]+$/;
 
 /** The SSM parameter holding a stage's salt. */
@@ -86,100 +83,13 @@ export async function loadSsmSalt(client: SSMClient, stage: string): Promise<str
  *   writable by group or others
  */
 export function loadOrCreateEmbeddedSalt(stateDir: string): string {
-  const file = path.join(stateDir, EMBEDDED_SALT_FILE);
-  try {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw unavailable(`cannot create state directory ${stateDir} for the anonymizer salt`, stateDir, error);
-  }
-  if (!fs.existsSync(file)) createSaltFile(file);
-  return readSaltFile(file);
-}
-
-function unavailable(message: string, file: string, cause?: unknown, context: Record<string, unknown> = {}): DependencyError {
-  return new DependencyError('STORE_FAILED', message, {
-    location: { file },
-    context: { file, operation: 'load anonymizer salt', ...context },
-    ...(cause === undefined ? {} : { cause }),
+  return loadOrCreateOwnerOnlySecret({
+    stateDir,
+    fileName: EMBEDDED_SALT_FILE,
+    label: 'anonymizer salt',
+    code: 'STORE_FAILED',
+    context: { operation: 'load anonymizer salt' },
+    corruptAdvice:
+      'restore it from a backup (deleting it starts a new salt, which unlinks every organisation from its calibration history)',
   });
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-}
-
-/** Publishes a fresh salt at `file` unless one already exists (then it is left alone). */
-function createSaltFile(file: string): void {
-  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  let fd: number;
-  try {
-    fd = fs.openSync(temporary, 'wx', 0o600);
-  } catch (error) {
-    throw unavailable(`cannot create the anonymizer salt file ${file}`, file, error);
-  }
-  let failure: unknown;
-  try {
-    // The umask can only remove bits, but make the mode exact regardless.
-    fs.fchmodSync(fd, 0o600);
-    fs.writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
-    fs.fsyncSync(fd);
-  } catch (error) {
-    failure = error;
-  }
-  fs.closeSync(fd);
-  if (failure === undefined) {
-    try {
-      fs.linkSync(temporary, file);
-    } catch (error) {
-      // EEXIST: a concurrent run published first; its salt is the one to use.
-      if (errnoCode(error) !== 'EEXIST') failure = error;
-    }
-  }
-  try {
-    fs.unlinkSync(temporary);
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure !== undefined) throw unavailable(`cannot create the anonymizer salt file ${file}`, file, failure);
-}
-
-function readSaltFile(file: string): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    const why = errnoCode(error) === 'ELOOP' ? 'is a symbolic link' : 'cannot be opened';
-    throw unavailable(`anonymizer salt file ${file} ${why}`, file, error);
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw unavailable(`anonymizer salt file ${file} is not a regular file`, file);
-    const mode = stat.mode & 0o777;
-    // POSIX permission bits do not exist on Windows (Node reports 0666 there).
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      const octal = `0${mode.toString(8).padStart(3, '0')}`;
-      throw unavailable(
-        `anonymizer salt file ${file} has mode ${octal}, readable or writable by group or others; run \`chmod 600 ${file}\``,
-        file,
-        undefined,
-        { mode: octal },
-      );
-    }
-    // 64 hex characters and a newline; read one byte more to detect longer files.
-    const buffer = Buffer.alloc(66);
-    const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
-    const content = buffer.toString('latin1', 0, length);
-    if (!SALT_FILE_CONTENT.test(content)) {
-      throw unavailable(
-        `anonymizer salt file ${file} is corrupt: expected 64 lowercase hex characters; restore it from a backup (deleting it starts a new salt, which unlinks every organisation from its calibration history)`,
-        file,
-      );
-    }
-    return content.slice(0, 64);
-  } catch (error) {
-    if (error instanceof DependencyError) throw error;
-    throw unavailable(`anonymizer salt file ${file} cannot be read`, file, error);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
