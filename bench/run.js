@@ -9,6 +9,7 @@ const os = require('node:os');
 const { benchAnalyze } = require('./analyze');
 const { benchGovernance } = require('./governance');
 const { benchStores } = require('./stores');
+const { benchRedaction } = require('./redaction');
 
 const resultsDir = join(__dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -27,6 +28,7 @@ const analyze = benchAnalyze(workDir);
 (async () => {
 const governance = await benchGovernance(join(workDir, 'governance'));
 const stores = await benchStores(join(workDir, 'stores'));
+const redaction = benchRedaction();
 const summary = {
   timestamp: new Date().toISOString(),
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
@@ -39,6 +41,7 @@ const summary = {
   analyze,
   governance,
   stores,
+  redaction,
 };
 writeFileSync(join(resultsDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(JSON.stringify(summary, null, 2));
