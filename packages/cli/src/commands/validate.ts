@@ -58,7 +58,8 @@ export async function validateCommand(path: string | undefined, options: { confi
     ],
   ];
   if (nonceExists) {
-    const nonce = loadOrCreateLocalNonce(workspace.stateDir);
+    // Loaded at the instant the check uses: a later clock read would make it look loaded in the future.
+    const nonce = loadOrCreateLocalNonce(workspace.stateDir, new Date(now));
     results.push(['nonce_freshness', checkNonceFreshness(nonce.value, nonce.loadedAt.getTime(), now)]);
   } else {
     checks.push({ name: 'L0 nonce_freshness', ok: true, detail: 'no local nonce yet (the first analyze creates it)' });

@@ -61,7 +61,8 @@ let state: StateDatabase;
 const schema = loadReportSchema();
 
 beforeEach(() => {
-  state = openStateDatabase(mkdtempSync(join(tmpdir(), 'pm-pipeline-')));
+  // The store's clock is the pipeline's: expiry must not depend on when the suite runs.
+  state = openStateDatabase(mkdtempSync(join(tmpdir(), 'pm-pipeline-')), { now: () => NOW.getTime() });
 });
 afterEach(() => state.close());
 
