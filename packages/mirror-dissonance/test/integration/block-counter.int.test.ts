@@ -8,38 +8,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DependencyError } from '../../src/errors';
 import { DynamoBlockCounter } from '../../src/store/aws/block-counter';
-import { dynamoDocumentClient } from '../../src/store/aws/clients';
-import type { TableId } from '../../src/store/aws/table-definitions';
 import type { BlockCounter } from '../../src/store/ports';
 import { openStateDatabase } from '../../src/store/sqlite';
 import { describeBlockCounterContract } from '../store/contract/block-counter.contract';
 import { uniqueId, type MakeStore } from '../store/contract/harness';
-import { createTables, deleteTables, emulatorDynamoDbClient, emulatorEndpoint, uniqueTableNames } from './tables';
+import { useSuiteTables } from './tables';
 import { throttledDocumentClient } from './throttle';
 
-let admin: DynamoDBClient;
-let names: Record<TableId, string>;
-let documents: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  admin = emulatorDynamoDbClient();
-  names = uniqueTableNames('counter');
-  await createTables(admin, names);
-  documents = dynamoDocumentClient({ region: process.env.AWS_REGION || 'us-east-1', endpoint: emulatorEndpoint() });
-}, 120_000);
-
-afterAll(async () => {
-  await deleteTables(admin, names);
-  admin.destroy();
-}, 120_000);
+const tables = useSuiteTables('counter');
 
 // One table for the suite: every contract test uses its own random keys.
 const makeStore: MakeStore<BlockCounter> = async () => ({
-  store: new DynamoBlockCounter({ client: documents, tableName: names.blockCounter }),
+  store: new DynamoBlockCounter({ client: tables.documents, tableName: tables.names.blockCounter }),
   close: async () => undefined,
 });
 
@@ -50,7 +33,7 @@ const inAnHour = (): Date => new Date(Date.now() + 60 * 60 * 1000);
 describe('DynamoBlockCounter on the emulator', () => {
   it('keeps one item per key with the count, the exact expiry and the TTL in epoch seconds', async () => {
     // Prepare
-    const counter = new DynamoBlockCounter({ client: documents, tableName: names.blockCounter });
+    const counter = new DynamoBlockCounter({ client: tables.documents, tableName: tables.names.blockCounter });
     const key = uniqueId('acme/widgets#2030-01-01T00');
     const expiresAt = new Date('2030-01-01T01:00:00.250Z');
 
@@ -59,14 +42,14 @@ describe('DynamoBlockCounter on the emulator', () => {
     await counter.increment(key, expiresAt);
 
     // Assess
-    const item = await documents.send(new GetCommand({ TableName: names.blockCounter, Key: { pk: `counter#${key}` }, ConsistentRead: true }));
+    const item = await tables.documents.send(new GetCommand({ TableName: tables.names.blockCounter, Key: { pk: `counter#${key}` }, ConsistentRead: true }));
     expect(item.Item).toEqual({ pk: `counter#${key}`, count: 2, expiresAtMs: expiresAt.getTime(), expiresAt: Math.ceil(expiresAt.getTime() / 1000) });
   });
 
   it('expires by the injected clock, to the millisecond, and restarts at 1 with the new expiry', async () => {
     // Prepare
     let now = Date.parse('2030-01-01T00:00:00Z');
-    const counter = new DynamoBlockCounter({ client: documents, tableName: names.blockCounter, now: () => now });
+    const counter = new DynamoBlockCounter({ client: tables.documents, tableName: tables.names.blockCounter, now: () => now });
     const key = uniqueId('repo#hour');
     const hourEnd = new Date(now + 60 * 60 * 1000);
     await counter.increment(key, hourEnd);
@@ -84,7 +67,7 @@ describe('DynamoBlockCounter on the emulator', () => {
 
   it('is exact under 1,000 concurrent increments of one key: every value 1..1000 exactly once', async () => {
     // Prepare
-    const counter = new DynamoBlockCounter({ client: documents, tableName: names.blockCounter });
+    const counter = new DynamoBlockCounter({ client: tables.documents, tableName: tables.names.blockCounter });
     const key = uniqueId('hot');
     const expiresAt = inAnHour();
 
@@ -100,7 +83,7 @@ describe('DynamoBlockCounter on the emulator', () => {
   it('is exact when 200 concurrent increments race on an expired counter: exactly one restart', async () => {
     // Prepare: a counter at 5 that expired
     let now = Date.parse('2030-01-01T00:00:00Z');
-    const counter = new DynamoBlockCounter({ client: documents, tableName: names.blockCounter, now: () => now });
+    const counter = new DynamoBlockCounter({ client: tables.documents, tableName: tables.names.blockCounter, now: () => now });
     const key = uniqueId('restart');
     for (let i = 0; i < 5; i++) await counter.increment(key, new Date(now + 1000));
     now += 2000;
@@ -115,7 +98,7 @@ describe('DynamoBlockCounter on the emulator', () => {
 
   it('retries a throttled increment and counts it once', async () => {
     const { client, calls } = throttledDocumentClient(2, 4);
-    const counter = new DynamoBlockCounter({ client, tableName: names.blockCounter });
+    const counter = new DynamoBlockCounter({ client, tableName: tables.names.blockCounter });
     const key = uniqueId('throttled');
 
     expect(await counter.increment(key, inAnHour())).toBe(1);
@@ -130,20 +113,20 @@ describe('DynamoBlockCounter on the emulator', () => {
 
   it('fails with STORE_FAILED naming the table and UpdateItem once every attempt was throttled', async () => {
     const { client, attempts } = throttledDocumentClient(100, 2);
-    const counter = new DynamoBlockCounter({ client, tableName: names.blockCounter });
+    const counter = new DynamoBlockCounter({ client, tableName: tables.names.blockCounter });
 
     const attempt = counter.increment(uniqueId('k'), inAnHour());
 
     await expect(attempt).rejects.toBeInstanceOf(DependencyError);
     await expect(attempt).rejects.toMatchObject({
       code: 'STORE_FAILED',
-      context: { resource: `DynamoDB table ${names.blockCounter}`, operation: 'UpdateItem', awsError: 'ProvisionedThroughputExceededException' },
+      context: { resource: `DynamoDB table ${tables.names.blockCounter}`, operation: 'UpdateItem', awsError: 'ProvisionedThroughputExceededException' },
     });
     expect(attempts()).toBe(2);
   }, 30_000);
 
   it('fails with STORE_FAILED naming the table when it does not exist', async () => {
-    const counter = new DynamoBlockCounter({ client: documents, tableName: 'counter-missing-table' });
+    const counter = new DynamoBlockCounter({ client: tables.documents, tableName: 'counter-missing-table' });
     await expect(counter.get('k')).rejects.toMatchObject({
       code: 'STORE_FAILED',
       context: { resource: 'DynamoDB table counter-missing-table', operation: 'GetItem', awsError: 'ResourceNotFoundException' },

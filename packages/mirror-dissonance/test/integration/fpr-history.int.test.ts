@@ -3,46 +3,29 @@
  * SQLite adapter runs, the item layout, pruning of snapshots more than 90
  * days older than the newest, throttling and a missing table.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DependencyError } from '../../src/errors';
-import { dynamoDocumentClient } from '../../src/store/aws/clients';
 import { DynamoFprHistory } from '../../src/store/aws/fpr-history';
-import type { TableId } from '../../src/store/aws/table-definitions';
 import type { FprHistory } from '../../src/store/ports';
 import { describeFprHistoryContract } from '../store/contract/fpr-history.contract';
 import { uniqueId, type MakeStore } from '../store/contract/harness';
-import { createTables, deleteTables, emulatorDynamoDbClient, emulatorEndpoint, uniqueTableNames } from './tables';
+import { useSuiteTables } from './tables';
 import { throttledDocumentClient } from './throttle';
 
-let admin: DynamoDBClient;
-let names: Record<TableId, string>;
-let documents: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  admin = emulatorDynamoDbClient();
-  names = uniqueTableNames('fprhist');
-  await createTables(admin, names);
-  documents = dynamoDocumentClient({ region: process.env.AWS_REGION || 'us-east-1', endpoint: emulatorEndpoint() });
-}, 120_000);
-
-afterAll(async () => {
-  await deleteTables(admin, names);
-  admin.destroy();
-}, 120_000);
+const tables = useSuiteTables('fprhist');
 
 // One table for the suite: every contract test uses its own random rule ids.
 const makeStore: MakeStore<FprHistory> = async () => ({
-  store: new DynamoFprHistory({ client: documents, tableName: names.fprHistory }),
+  store: new DynamoFprHistory({ client: tables.documents, tableName: tables.names.fprHistory }),
   close: async () => undefined,
 });
 
 describeFprHistoryContract('dynamodb', makeStore);
 
 async function snapshotKeys(ruleId: string): Promise<string[]> {
-  const page = await documents.send(
+  const page = await tables.documents.send(
     new QueryCommand({
-      TableName: names.fprHistory,
+      TableName: tables.names.fprHistory,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': `rule#${ruleId}` },
       ConsistentRead: true,
@@ -54,15 +37,15 @@ async function snapshotKeys(ruleId: string): Promise<string[]> {
 describe('DynamoFprHistory on the emulator', () => {
   it('stores snapshots under rule#<id> / snapshot#<canonical UTC time>, without a TTL', async () => {
     // Prepare
-    const history = new DynamoFprHistory({ client: documents, tableName: names.fprHistory });
+    const history = new DynamoFprHistory({ client: tables.documents, tableName: tables.names.fprHistory });
     const ruleId = uniqueId('MD-002');
 
     // Act
     await history.record(ruleId, { fpr: 1 / 3, reviewed: 3, at: '2030-01-01T01:00:00+01:00' });
 
     // Assess
-    const page = await documents.send(
-      new QueryCommand({ TableName: names.fprHistory, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `rule#${ruleId}` } }),
+    const page = await tables.documents.send(
+      new QueryCommand({ TableName: tables.names.fprHistory, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `rule#${ruleId}` } }),
     );
     expect(page.Items).toEqual([
       { pk: `rule#${ruleId}`, sk: 'snapshot#2030-01-01T00:00:00.000Z', ruleId, fpr: 1 / 3, reviewed: 3, at: '2030-01-01T01:00:00+01:00' },
@@ -71,7 +54,7 @@ describe('DynamoFprHistory on the emulator', () => {
   });
 
   it('orders by instant, not by the text of `at`, and lets a later record at the same instant stand', async () => {
-    const history = new DynamoFprHistory({ client: documents, tableName: names.fprHistory });
+    const history = new DynamoFprHistory({ client: tables.documents, tableName: tables.names.fprHistory });
     const ruleId = uniqueId('rule');
     // 09:30+02:00 (07:30Z) is earlier than 08:00Z although it sorts later as text
     await history.record(ruleId, { fpr: 0.2, reviewed: 5, at: '2030-01-01T08:00:00Z' });
@@ -83,7 +66,7 @@ describe('DynamoFprHistory on the emulator', () => {
 
   it('deletes the snapshots more than 90 days older than the one recorded, keeping the rest', async () => {
     // Prepare: snapshots at day 0, 10, 50 and exactly 90 days before the newest
-    const history = new DynamoFprHistory({ client: documents, tableName: names.fprHistory });
+    const history = new DynamoFprHistory({ client: tables.documents, tableName: tables.names.fprHistory });
     const ruleId = uniqueId('rule');
     const newest = Date.parse('2030-06-01T00:00:00Z');
     const day = 24 * 60 * 60 * 1000;
@@ -105,7 +88,7 @@ describe('DynamoFprHistory on the emulator', () => {
 
   it('prunes more old snapshots than one BatchWriteItem request holds', async () => {
     // Prepare: 60 old snapshots (more than two BatchWriteItem requests)
-    const history = new DynamoFprHistory({ client: documents, tableName: names.fprHistory });
+    const history = new DynamoFprHistory({ client: tables.documents, tableName: tables.names.fprHistory });
     const ruleId = uniqueId('rule');
     const base = Date.parse('2030-01-01T00:00:00Z');
     for (let i = 0; i < 60; i++) await history.record(ruleId, { fpr: 0.5, reviewed: i, at: new Date(base + i * 60_000).toISOString() });
@@ -119,15 +102,15 @@ describe('DynamoFprHistory on the emulator', () => {
 
   it('fails with STORE_FAILED naming the table and operation when throttled on every attempt or missing', async () => {
     const { client } = throttledDocumentClient(100, 2);
-    const throttled = new DynamoFprHistory({ client, tableName: names.fprHistory });
+    const throttled = new DynamoFprHistory({ client, tableName: tables.names.fprHistory });
     const attempt = throttled.last('MD-001');
     await expect(attempt).rejects.toBeInstanceOf(DependencyError);
     await expect(attempt).rejects.toMatchObject({
       code: 'STORE_FAILED',
-      context: { resource: `DynamoDB table ${names.fprHistory}`, operation: 'Query', awsError: 'ProvisionedThroughputExceededException' },
+      context: { resource: `DynamoDB table ${tables.names.fprHistory}`, operation: 'Query', awsError: 'ProvisionedThroughputExceededException' },
     });
 
-    const missing = new DynamoFprHistory({ client: documents, tableName: 'fpr-missing-table' });
+    const missing = new DynamoFprHistory({ client: tables.documents, tableName: 'fpr-missing-table' });
     await expect(missing.record('MD-001', { fpr: 0.5, reviewed: 2, at: '2030-01-01T00:00:00Z' })).rejects.toMatchObject({
       code: 'STORE_FAILED',
       context: { resource: 'DynamoDB table fpr-missing-table', operation: 'PutItem', awsError: 'ResourceNotFoundException' },
@@ -136,7 +119,7 @@ describe('DynamoFprHistory on the emulator', () => {
 
   it('retries a throttled record and stores it once', async () => {
     const { client, calls } = throttledDocumentClient(1, 3);
-    const history = new DynamoFprHistory({ client, tableName: names.fprHistory });
+    const history = new DynamoFprHistory({ client, tableName: tables.names.fprHistory });
     const ruleId = uniqueId('rule');
 
     await history.record(ruleId, { fpr: 0.25, reviewed: 4, at: '2030-01-01T00:00:00Z' });

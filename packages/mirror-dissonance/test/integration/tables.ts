@@ -16,7 +16,9 @@ import {
   type CreateTableCommandInput,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UsageError } from '../../src/errors';
+import { dynamoDocumentClient } from '../../src/store/aws/clients';
 import { awsStoreFailure } from '../../src/store/aws/errors';
 import {
   TABLE_DEFINITIONS,
@@ -170,4 +172,47 @@ export async function deleteTables(client: DynamoDBClient, names: Record<TableId
   );
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
+}
+
+/** The emulator tables of one suite, created before it and deleted after it. */
+export interface SuiteTables {
+  readonly admin: DynamoDBClient;
+  readonly names: Record<TableId, string>;
+  readonly documents: DynamoDBDocumentClient;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that create a fresh set of tables
+ * (from TABLE_DEFINITIONS, names prefixed with `prefix`) and delete them;
+ * read the members inside tests, once the hooks have run.
+ */
+export function useSuiteTables(prefix: string): SuiteTables {
+  let state: SuiteTables | undefined;
+  const ready = (): SuiteTables => {
+    if (state === undefined) throw new UsageError('suite tables are read before beforeAll created them');
+    return state;
+  };
+  beforeAll(async () => {
+    const admin = emulatorDynamoDbClient();
+    const names = uniqueTableNames(prefix);
+    await createTables(admin, names);
+    const documents = dynamoDocumentClient({ region: process.env.AWS_REGION || 'us-east-1', endpoint: emulatorEndpoint() });
+    state = { admin, names, documents };
+  }, 120_000);
+  afterAll(async () => {
+    if (state === undefined) return;
+    await deleteTables(state.admin, state.names);
+    state.admin.destroy();
+  }, 120_000);
+  return {
+    get admin() {
+      return ready().admin;
+    },
+    get names() {
+      return ready().names;
+    },
+    get documents() {
+      return ready().documents;
+    },
+  };
 }

@@ -14,27 +14,21 @@
  *    the winner created. Every round some caller makes progress, so the loop
  *    is bounded (MAX_ROUNDS) and never hides a failure.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DependencyError, InputError } from '../../errors';
 import type { BlockCounter } from '../ports';
 import { awsStoreFailure, isConditionalCheckFailed } from './errors';
 import type { DynamoAdapterOptions } from './fp-store';
+import { DynamoTable, lib, type LibDynamo } from './dynamo-table';
 
-type LibDynamo = typeof import('@aws-sdk/lib-dynamodb');
 
 /** Increment-then-restart rounds before a counter that keeps expiring under us is reported. */
 const MAX_ROUNDS = 8;
 
-export class DynamoBlockCounter implements BlockCounter {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  private readonly resource: string;
+export class DynamoBlockCounter extends DynamoTable implements BlockCounter {
   private readonly now: () => number;
 
   constructor(options: DynamoAdapterOptions) {
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.resource = `DynamoDB table ${options.tableName}`;
+    super(options);
     this.now = options.now ?? Date.now;
   }
 
@@ -121,9 +115,4 @@ export class DynamoBlockCounter implements BlockCounter {
     }
     return count;
   }
-}
-
-/** The document-client commands, loaded on first use (embedded runs never load the SDK). */
-function lib(): LibDynamo {
-  return require('@aws-sdk/lib-dynamodb') as LibDynamo;
 }

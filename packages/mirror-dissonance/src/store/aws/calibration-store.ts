@@ -13,8 +13,8 @@ import { InputError } from '../../errors';
 import { compareCodePoints } from '../../hashing';
 import type { CalibrationCounts, CalibrationRecord, CalibrationStore } from '../ports';
 import { awsStoreFailure } from './errors';
+import { DynamoTable, lib } from './dynamo-table';
 
-type LibDynamo = typeof import('@aws-sdk/lib-dynamodb');
 
 export interface DynamoCalibrationStoreOptions {
   client: DynamoDBDocumentClient;
@@ -24,15 +24,10 @@ export interface DynamoCalibrationStoreOptions {
 
 const RULE_PREFIX = 'rule#';
 
-export class DynamoCalibrationStore implements CalibrationStore {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  private readonly resource: string;
+export class DynamoCalibrationStore extends DynamoTable implements CalibrationStore {
 
   constructor(options: DynamoCalibrationStoreOptions) {
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.resource = `DynamoDB table ${options.tableName}`;
+    super(options);
   }
 
   async ingest(record: CalibrationRecord): Promise<void> {
@@ -123,16 +118,4 @@ export class DynamoCalibrationStore implements CalibrationStore {
     return [...rules].sort(compareCodePoints);
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw awsStoreFailure(error, { resource: this.resource, operation });
-    }
-  }
-}
-
-/** The document-client commands, loaded on first use (embedded runs never load the SDK). */
-function lib(): LibDynamo {
-  return require('@aws-sdk/lib-dynamodb') as LibDynamo;
 }

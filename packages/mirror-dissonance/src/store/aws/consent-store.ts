@@ -26,8 +26,8 @@ import {
 import { DependencyError, NotFoundError } from '../../errors';
 import type { ConsentHistoryEntry, ConsentRecord, ConsentResource, ConsentScope, ConsentState, ConsentStore } from '../ports';
 import { awsStoreFailure } from './errors';
+import { DynamoTable, lib } from './dynamo-table';
 
-type LibDynamo = typeof import('@aws-sdk/lib-dynamodb');
 type Item = Record<string, unknown>;
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
@@ -65,16 +65,11 @@ export function consentHistoryKey(scope: ConsentScope, atMs: number, unique: str
  * writes it back on condition that it has not changed since (`rev`, a random
  * token every write replaces); a concurrent write makes it re-read and retry.
  */
-export class DynamoConsentStore implements ConsentStore {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  private readonly resource: string;
+export class DynamoConsentStore extends DynamoTable implements ConsentStore {
   private readonly maxConflictAttempts: number;
 
   constructor(options: DynamoConsentStoreOptions) {
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.resource = `DynamoDB table ${options.tableName}`;
+    super(options);
     this.maxConflictAttempts = Math.max(1, Math.trunc(options.maxConflictAttempts ?? 5));
   }
 
@@ -290,13 +285,6 @@ export class DynamoConsentStore implements ConsentStore {
     );
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw awsStoreFailure(error, { resource: this.resource, operation });
-    }
-  }
 }
 
 /** The condition that the current record is still the one read (a record without `rev` predates it). */
@@ -328,9 +316,4 @@ function isRetryableCancellation(error: unknown): boolean {
   const codes = (candidate.CancellationReasons ?? []).map((reason) => reason?.Code ?? 'None');
   return codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict') &&
     codes.every((code) => code === 'None' || code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
-}
-
-/** The document-client commands, loaded on first use (embedded runs never load the SDK). */
-function lib(): LibDynamo {
-  return require('@aws-sdk/lib-dynamodb') as LibDynamo;
 }

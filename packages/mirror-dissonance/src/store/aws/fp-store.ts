@@ -41,8 +41,8 @@ import {
   validateNewEvent,
 } from '../sqlite/fp-store';
 import { awsStoreFailure, isConditionalCheckFailed } from './errors';
+import { DynamoTable, lib } from './dynamo-table';
 
-type LibDynamo = typeof import('@aws-sdk/lib-dynamodb');
 type Item = Record<string, unknown>;
 type Key = Record<string, unknown>;
 
@@ -110,16 +110,11 @@ interface Source {
  * condition, which loses concurrent writes, so concurrency could not be
  * tested against it.
  */
-export class DynamoFpStore implements FpStore {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  private readonly resource: string;
+export class DynamoFpStore extends DynamoTable implements FpStore {
   private readonly now: () => number;
 
   constructor(options: DynamoAdapterOptions) {
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.resource = `DynamoDB table ${options.tableName}`;
+    super(options);
     this.now = options.now ?? Date.now;
   }
 
@@ -583,13 +578,6 @@ export class DynamoFpStore implements FpStore {
     });
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw awsStoreFailure(error, { resource: this.resource, operation });
-    }
-  }
 }
 
 interface Pending {
@@ -653,10 +641,6 @@ function pause(round: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.floor(ceiling / 2 + Math.random() * (ceiling / 2))));
 }
 
-/** The document-client commands, loaded on first use (embedded runs never load the SDK). */
-function lib(): LibDynamo {
-  return require('@aws-sdk/lib-dynamodb') as LibDynamo;
-}
 
 /** `event#<iso>#`: the sort-key prefix shared by every event of one millisecond. */
 function millisecondOf(item: Item | undefined): string {

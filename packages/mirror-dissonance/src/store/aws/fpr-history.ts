@@ -11,14 +11,13 @@
  * that stayed quiet for 90 days, and L0 needs that one to witness a later
  * FPR decrease.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InputError } from '../../errors';
 import type { FprHistory } from '../ports';
 import { FP_EVENT_RETENTION_MS, parseInstant, requireText } from '../sqlite/fp-store';
 import { awsStoreFailure } from './errors';
 import type { DynamoAdapterOptions } from './fp-store';
+import { DynamoTable, lib } from './dynamo-table';
 
-type LibDynamo = typeof import('@aws-sdk/lib-dynamodb');
 type Key = Record<string, unknown>;
 
 const SNAPSHOT_PREFIX = 'snapshot#';
@@ -26,16 +25,11 @@ const SNAPSHOT_PREFIX = 'snapshot#';
 /** Rounds of UnprocessedItems retries while pruning. */
 const MAX_ROUNDS = 8;
 
-export class DynamoFprHistory implements FprHistory {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  private readonly resource: string;
+export class DynamoFprHistory extends DynamoTable implements FprHistory {
 
   /** `now` is accepted for symmetry with the other adapters; history has no clock-based expiry. */
   constructor(options: DynamoAdapterOptions) {
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.resource = `DynamoDB table ${options.tableName}`;
+    super(options);
   }
 
   /** One strongly consistent query, newest first, Limit 1. */
@@ -144,16 +138,4 @@ export class DynamoFprHistory implements FprHistory {
     }
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw awsStoreFailure(error, { resource: this.resource, operation });
-    }
-  }
-}
-
-/** The document-client commands, loaded on first use (embedded runs never load the SDK). */
-function lib(): LibDynamo {
-  return require('@aws-sdk/lib-dynamodb') as LibDynamo;
 }
