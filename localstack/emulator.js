@@ -23,6 +23,8 @@ const DIR = __dirname;
 const VENV = path.join(DIR, '.venv');
 const VENV_PYTHON = path.join(VENV, 'bin', 'python');
 const MOTO_SERVER = path.join(VENV, 'bin', 'moto_server');
+/** moto's server with requests serialized, so DynamoDB writes stay atomic as on AWS (see the file). */
+const SERIAL_LAUNCHER = path.join(DIR, 'moto_server_serial.py');
 const REQUIREMENTS = path.join(DIR, 'requirements.txt');
 /** sha256 of requirements.txt and the venv's Python version at the last successful install. */
 const STAMP = path.join(VENV, '.requirements.sha256');
@@ -336,7 +338,7 @@ async function spawnMoto() {
   const log = fs.openSync(LOG_FILE, 'w');
   let child;
   try {
-    child = childProcess.spawn(MOTO_SERVER, ['-H', HOST, '-p', String(port())], {
+    child = childProcess.spawn(VENV_PYTHON, [SERIAL_LAUNCHER, '-H', HOST, '-p', String(port())], {
       detached: true,
       stdio: ['ignore', log, log],
     });
@@ -354,7 +356,7 @@ async function spawnMoto() {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       const failed = await Promise.race([spawnFailure, sleep(POLL_INTERVAL_MS).then(() => undefined)]);
-      if (failed !== undefined) throw new EmulatorError(`cannot run ${relative(MOTO_SERVER)}: ${failed.message}`);
+      if (failed !== undefined) throw new EmulatorError(`cannot run ${relative(SERIAL_LAUNCHER)}: ${failed.message}`);
       if (exited !== undefined) {
         if (pending === undefined) throw new EmulatorError('emulator start was cancelled');
         throw new EmulatorError(`moto_server exited (${exited}) before becoming healthy; last lines of ${relative(LOG_FILE)}:\n${logTail()}`);
