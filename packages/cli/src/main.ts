@@ -13,6 +13,7 @@ import { processIo, type Io } from './io';
 import { BACKENDS, withStores } from './stores';
 import { openWorkspace } from './workspace';
 import { calibrationAggregateCommand, calibrationIngestCommand, calibrationShowCommand } from './commands/calibration';
+import { nonceRotateCommand, nonceStatusCommand, nonceVerifyCommand } from './commands/nonce';
 import { consentCheckCommand, consentGrantCommand, consentListCommand, consentRevokeCommand } from './commands/consent';
 
 type Action = (io: Io) => Promise<number>;
@@ -202,6 +203,27 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
       run((io) => withCommandStores(io, path, options, (stores) => calibrationShowCommand(options, calibrationDeps(stores), io))),
     );
 
+  const nonce = program.command('nonce').description('the redaction nonce: versions, rotation with a grace period, report verification');
+  const nonceScoped = (command: Command): Command =>
+    command
+      .option('-c, --config <file>', 'configuration file (default: <path>/.phase-mirror.yml)')
+      .option('--state-dir <dir>', 'embedded state folder')
+      .addOption(backendOption())
+      .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'));
+  nonceScoped(nonce.command('status [path]').description('list the nonce versions: which signs, which verify until when, which expired')).action(
+    (path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
+      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceStatusCommand(options, stores, workspace, io))),
+  );
+  nonceScoped(nonce.command('rotate [path]').description('create the next nonce version; the previous one verifies for the grace period'))
+    .option('--grace-seconds <seconds>', 'grace period of the superseded version (default: nonce.gracePeriodSeconds, else 3600)')
+    .action((path: string | undefined, options: { graceSeconds?: string; format?: string } & StoreFlags & { config?: string }) =>
+      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceRotateCommand(options, stores, workspace, io))),
+    );
+  nonceScoped(nonce.command('verify <report> [path]').description('verify every redacted snippet of a report (exit 0 verified, 1 failed)')).action(
+    (report: string, path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
+      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceVerifyCommand(report, options, stores, workspace, io))),
+  );
+
   const config = program.command('config').description('the configuration in force');
   config
     .command('show [path]')
@@ -224,6 +246,16 @@ interface StoreFlags {
 
 function withCommandStores(io: Io, path: string | undefined, flags: StoreFlags, work: (stores: Stores) => Promise<number>): Promise<number> {
   return withStores(openWorkspace(io.cwd, path, flags), flags.backend, io, work);
+}
+
+function withNonceWorkspace(
+  io: Io,
+  path: string | undefined,
+  flags: StoreFlags & { config?: string },
+  work: (stores: Stores, workspace: ReturnType<typeof openWorkspace>) => Promise<number>,
+): Promise<number> {
+  const workspace = openWorkspace(io.cwd, path, flags);
+  return withStores(workspace, flags.backend, io, (stores) => work(stores, workspace));
 }
 
 function calibrationDeps(stores: Stores): { consent: Stores['consent']; calibration: Stores['calibration']; salt: () => Promise<string> } {

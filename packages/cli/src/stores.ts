@@ -1,4 +1,4 @@
-import { openStores, UsageError, type Stores } from '@phase-mirror/mirror-dissonance';
+import { NonceLoader, openStores, UsageError, type Stores } from '@phase-mirror/mirror-dissonance';
 import type { Io } from './io';
 import type { Workspace } from './workspace';
 
@@ -19,4 +19,17 @@ export async function withStores<T>(workspace: Workspace, backendFlag: string | 
   } finally {
     stores.close();
   }
+}
+
+/**
+ * The nonce loader for one command. Embedded state creates version 1 on
+ * first use; in AWS mode the rotation function owns the SSM parameters, so a
+ * missing version is an error there.
+ */
+export function nonceLoaderFor(stores: Stores, workspace: Workspace): NonceLoader {
+  return new NonceLoader({
+    store: stores.nonceStore,
+    gracePeriodMs: workspace.config.nonce.gracePeriodMs,
+    createFirstVersion: stores.backend === 'embedded',
+  });
 }

@@ -96,7 +96,7 @@ describe('analyze (in-process)', () => {
   it('fails closed with exit 2 when the local nonce is corrupt', async () => {
     const root = copyFixture('clean');
     await run(root, ['analyze', '.']);
-    writeFileSync(join(root, '.phase-mirror', 'nonce'), 'not-a-nonce\n', { mode: 0o600 });
+    writeFileSync(join(root, '.phase-mirror', 'redaction_nonce_v1'), 'not-a-nonce\n', { mode: 0o600 });
     const result = await run(root, ['analyze', '.', '-o', 'second.json']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('NONCE_UNAVAILABLE');

@@ -10,7 +10,6 @@ import {
   formatSarif,
   formatText,
   JsonLinesMetricsSink,
-  loadOrCreateLocalNonce,
   loadReportSchema,
   packageVersion,
   readSchemaStamp,
@@ -27,7 +26,7 @@ import { writeFileAtomic } from '../atomic-write';
 import { EXIT } from '../exit-codes';
 import { gatherGitHubInputs, type GitHubInputOptions } from '../github-inputs';
 import { progress, type Io } from '../io';
-import { withStores } from '../stores';
+import { nonceLoaderFor, withStores } from '../stores';
 import { openWorkspace } from '../workspace';
 
 export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github', 'markdown'] as const;
@@ -86,27 +85,31 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
 
   for (const entry of artifacts.skipped) io.err(`warning: skipped ${entry.path}: ${entry.reason.replace(/_/g, ' ')} (${entry.detail})`);
 
-  const nonce = loadOrCreateLocalNonce(workspace.stateDir);
-  const result: OracleResult = await withStores(workspace, options.backend, io, async (stores) => {
+  const { result, keyring } = await withStores(workspace, options.backend, io, async (stores) => {
+    // Loaded before any state changes: without a valid nonce the oracle does not decide (exit 2).
+    const keyring = await nonceLoaderFor(stores, workspace).keyring();
+    if (keyring.degraded !== undefined) io.err(`warning: degraded (${keyring.degraded.reason}): ${keyring.degraded.details}`);
     progress(io, `evaluating ${artifacts.fileList.length} files`);
     const schema = loadReportSchema();
-    return runOracle(
+    const oracle: OracleResult = await runOracle(
       { artifacts, event, settings: config.settings },
       {
         fpStore: stores.fpStore,
         blockCounter: stores.blockCounter,
         fprHistory: stores.fprHistory,
-        nonce,
+        nonce: keyring.signing,
+        ...(keyring.degraded !== undefined ? { hostDegradations: [keyring.degraded] } : {}),
         rules: enabledRules(config.settings, BUILTIN_RULES),
         schema: { actualSha256: schema.sha256, expectedPrefix: readSchemaStamp() },
         metrics: new JsonLinesMetricsSink(join(workspace.stateDir, 'metrics.jsonl')),
         toolVersion: packageVersion(),
       },
     );
+    return { result: oracle, keyring };
   });
 
   const report = result.report;
-  writeReport(report, reportFile, (r) => verifyReportRedactions(r, [nonce]));
+  writeReport(report, reportFile, (r) => verifyReportRedactions(r, keyring.accepted));
   if (sarifFile !== undefined) writeFileAtomic(sarifFile, sarifText(report));
   printReport(report, format, io, result);
   if (format === 'github' && io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, formatJobSummary(report));

@@ -3,7 +3,8 @@ import {
   driftMagnitude,
   encodePermissionMask,
   workflowPermissionSpecs,
-  loadOrCreateLocalNonce,
+  FileNonceStore,
+  NonceLoader,
   loadReportSchema,
   readSchemaStamp,
   checkDriftMagnitude,
@@ -12,8 +13,6 @@ import {
   checkSchemaHash,
   type L0Result,
 } from '@phase-mirror/mirror-dissonance';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
 import { openWorkspace } from '../workspace';
@@ -46,8 +45,9 @@ export async function validateCommand(path: string | undefined, options: { confi
 
   const schema = loadReportSchema();
   const mask = encodePermissionMask(workflowPermissionSpecs(artifacts.workflows));
-  // validate never creates state: the nonce is checked only when a previous run created it.
-  const nonceExists = existsSync(join(workspace.stateDir, 'nonce'));
+  // validate never creates state: the embedded nonce is checked only when a previous run created it.
+  const nonceStore = new FileNonceStore(workspace.stateDir);
+  const nonceExists = (await nonceStore.listVersions()).length > 0;
   const now = Date.now();
   const results: [string, L0Result][] = [
     ['schema_hash', checkSchemaHash(schema.sha256, readSchemaStamp() ?? '')],
@@ -59,7 +59,8 @@ export async function validateCommand(path: string | undefined, options: { confi
   ];
   if (nonceExists) {
     // Loaded at the instant the check uses: a later clock read would make it look loaded in the future.
-    const nonce = loadOrCreateLocalNonce(workspace.stateDir, new Date(now));
+    const loader = new NonceLoader({ store: nonceStore, gracePeriodMs: workspace.config.nonce.gracePeriodMs, clock: () => now });
+    const nonce = (await loader.keyring()).signing;
     results.push(['nonce_freshness', checkNonceFreshness(nonce.value, nonce.loadedAt.getTime(), now)]);
   } else {
     checks.push({ name: 'L0 nonce_freshness', ok: true, detail: 'no local nonce yet (the first analyze creates it)' });

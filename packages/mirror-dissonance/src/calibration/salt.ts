@@ -7,24 +7,19 @@
  * into two unlinkable identities). The value never appears in an error.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { DependencyError, InputError } from '../errors';
+import { DependencyError } from '../errors';
 import { awsStoreFailure } from '../store/aws/errors';
+import { guardianPath } from '../secrets/guardian-path';
 import { loadOrCreateOwnerOnlySecret } from '../secrets/owner-only-secret';
 
 /** File name of the embedded salt inside the state directory. */
 export const EMBEDDED_SALT_FILE = 'anonymizer_salt';
 
 const SALT = /^[0-9a-f]{64}$/;
-const STAGE = /^[A-Za-z0-9_.-]+$/;
 
 /** The SSM parameter holding a stage's salt. */
 export function ssmSaltParameter(stage: string): string {
-  if (typeof stage !== 'string' || !STAGE.test(stage)) {
-    throw new InputError('INPUT_INVALID', `storage stage must match ${STAGE.source}, got ${JSON.stringify(stage)}`, {
-      location: { field: 'storage.stage' },
-    });
-  }
-  return `/guardian/${stage}/anonymizer_salt`;
+  return `${guardianPath(stage)}anonymizer_salt`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { PACKAGE_ROOT } from '../package-root';
 import { validateYamlSource, type SchemaValidateFunction } from './schema-errors';
 import { readShippedSchemaText } from './shipped-schema';
 import type { ValidateFunction } from 'ajv';
+import { DEFAULT_NONCE_GRACE_MS } from '../nonce/validity';
 import { createHash } from 'node:crypto';
 import { DEFAULT_BASELINE_PATH } from '../baseline/baseline';
 import { InputError } from '../errors';
@@ -43,6 +44,13 @@ export interface ResolvedConfig {
   policy: Policy;
   settings: OracleSettings;
   storage: StorageConfig;
+  nonce: NonceConfig;
+}
+
+/** The redaction nonce lifecycle (DESIGN §8). */
+export interface NonceConfig {
+  /** How long a superseded version keeps verifying. @default 1 h */
+  gracePeriodMs: number;
 }
 
 /** Where state lives. `aws` fields are resolved (environment defaults applied) by the backend factory. */
@@ -52,6 +60,8 @@ export interface StorageConfig {
   endpoint?: string;
   stage: string;
   tables: Partial<Record<TableId, string>>;
+  /** KMS key for new SSM nonce versions (aws backend). */
+  kmsKeyId?: string;
 }
 
 interface RawPolicy {
@@ -72,7 +82,15 @@ interface RawConfig {
   thresholds?: { default?: Partial<OracleSettings['thresholds']['default']>; strict?: Partial<OracleSettings['thresholds']['strict']> };
   circuitBreaker?: Partial<OracleSettings['circuitBreaker']>;
   l0?: Partial<OracleSettings['l0']>;
-  storage?: { backend?: 'embedded' | 'aws'; region?: string; endpoint?: string; stage?: string; tables?: Partial<Record<TableId, string>> };
+  storage?: {
+    backend?: 'embedded' | 'aws';
+    region?: string;
+    endpoint?: string;
+    stage?: string;
+    tables?: Partial<Record<TableId, string>>;
+    kmsKeyId?: string;
+  };
+  nonce?: { gracePeriodSeconds?: number };
   rules?: { disabled?: string[]; options?: { jobIntents?: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> } };
 }
 
@@ -170,7 +188,9 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
       ...(raw?.storage?.endpoint !== undefined ? { endpoint: raw.storage.endpoint } : {}),
       stage: raw?.storage?.stage ?? 'dev',
       tables: raw?.storage?.tables ?? {},
+      ...(raw?.storage?.kmsKeyId !== undefined ? { kmsKeyId: raw.storage.kmsKeyId } : {}),
     },
+    nonce: { gracePeriodMs: (raw?.nonce?.gracePeriodSeconds ?? DEFAULT_NONCE_GRACE_MS / 1000) * 1000 },
   };
 }
 

@@ -38,6 +38,11 @@ export interface OracleDependencies {
   fprHistory: FprHistory;
   /** Signing key for redacted evidence (newest nonce version). */
   nonce: NonceKey;
+  /**
+   * Degradations the host observed before the run (e.g. the nonce came from a
+   * cache because SSM was unreachable); reported in `meta.degraded`.
+   */
+  hostDegradations?: readonly { reason: Degraded['reason']; details: string }[];
   /** The enabled rules. */
   rules: readonly Rule[];
   /** The report schema in use and the stamp recorded when the package was built. */
@@ -84,6 +89,7 @@ export async function runOracle(input: OracleInput, deps: OracleDependencies): P
     if (degraded === undefined) degraded = { reason, timestamp: now.toISOString(), details };
     else notes.push(`also degraded (${reason}): ${details}`);
   };
+  for (const degradation of deps.hostDegradations ?? []) markDegraded(degradation.reason, degradation.details);
 
   // FP statistics drive both demotion and the L0 contraction witness.
   const stats = new Map<string, FpRuleStats>();

@@ -40,8 +40,31 @@ export function loadOrCreateOwnerOnlySecret(spec: OwnerOnlySecret): string {
   } catch (error) {
     throw failure(spec, `cannot create state directory ${spec.stateDir} for the ${spec.label}`, spec.stateDir, error);
   }
-  if (!fs.existsSync(file)) createSecretFile(spec, file);
+  if (!fs.existsSync(file)) publishSecretFile(spec, file, randomBytes(32).toString('hex'));
   return readSecretFile(spec, file);
+}
+
+/**
+ * Publishes `value` (64 lowercase hex) as a new owner-only secret file unless
+ * one already exists under that name: `created`, or `exists` (left untouched;
+ * a concurrent writer won). The directory must already exist.
+ *
+ * @throws DependencyError (with `spec.code`) naming the file, never the value
+ */
+export function publishOwnerOnlySecret(spec: OwnerOnlySecret, value: string): 'created' | 'exists' {
+  if (!/^[0-9a-f]{64}$/.test(value)) {
+    throw failure(spec, `refusing to write the ${spec.label}: the new value is not 64 lowercase hex characters`, path.join(spec.stateDir, spec.fileName));
+  }
+  return publishSecretFile(spec, path.join(spec.stateDir, spec.fileName), value);
+}
+
+/**
+ * Reads an existing owner-only secret file (no creation).
+ *
+ * @throws DependencyError (with `spec.code`) naming the file, never the value
+ */
+export function readOwnerOnlySecret(spec: OwnerOnlySecret): string {
+  return readSecretFile(spec, path.join(spec.stateDir, spec.fileName));
 }
 
 function failure(spec: OwnerOnlySecret, message: string, file: string, cause?: unknown, context: Record<string, unknown> = {}): DependencyError {
@@ -56,8 +79,8 @@ function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
 
-/** Publishes a fresh secret at `file` unless one already exists (then it is left alone). */
-function createSecretFile(spec: OwnerOnlySecret, file: string): void {
+/** Publishes `value` at `file` unless a secret already exists there (then it is left alone). */
+function publishSecretFile(spec: OwnerOnlySecret, file: string, value: string): 'created' | 'exists' {
   const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   let fd: number;
   try {
@@ -66,10 +89,11 @@ function createSecretFile(spec: OwnerOnlySecret, file: string): void {
     throw failure(spec, `cannot create the ${spec.label} file ${file}`, file, error);
   }
   let problem: unknown;
+  let outcome: 'created' | 'exists' = 'created';
   try {
     // The umask can only remove bits, but make the mode exact regardless.
     fs.fchmodSync(fd, 0o600);
-    fs.writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
+    fs.writeSync(fd, `${value}\n`);
     fs.fsyncSync(fd);
   } catch (error) {
     problem = error;
@@ -80,7 +104,8 @@ function createSecretFile(spec: OwnerOnlySecret, file: string): void {
       fs.linkSync(temporary, file);
     } catch (error) {
       // EEXIST: a concurrent run published first; its secret is the one to use.
-      if (errnoCode(error) !== 'EEXIST') problem = error;
+      if (errnoCode(error) === 'EEXIST') outcome = 'exists';
+      else problem = error;
     }
   }
   // The temporary name is removed in every case; after a successful link the
@@ -91,6 +116,7 @@ function createSecretFile(spec: OwnerOnlySecret, file: string): void {
     problem ??= error;
   }
   if (problem !== undefined) throw failure(spec, `cannot create the ${spec.label} file ${file}`, file, problem);
+  return outcome;
 }
 
 function readSecretFile(spec: OwnerOnlySecret, file: string): string {

@@ -11,6 +11,8 @@ import { dynamoDocumentClient, ssmClient, type AwsSettings } from './aws/clients
 import { defaultTableNames, type TableId } from './aws/table-definitions';
 import type { BlockCounter, CalibrationStore, ConsentStore, FpStore, FprHistory } from './ports';
 import { openStateDatabase } from './sqlite';
+import { FileNonceStore } from '../nonce/file-store';
+import type { NonceSecretStore } from '../nonce/store';
 
 export interface Stores {
   backend: 'embedded' | 'aws';
@@ -21,6 +23,8 @@ export interface Stores {
   calibration: CalibrationStore;
   /** The anonymizer salt: SSM `/guardian/<stage>/anonymizer_salt` (aws) or the state folder (embedded). */
   salt(): Promise<string>;
+  /** The redaction nonce versions: SSM `/guardian/<stage>/redaction_nonce_v<N>` (aws) or the state folder (embedded). */
+  nonceStore: NonceSecretStore;
   /** Where the state lives, for messages (`.phase-mirror/state.db`, or the region and tables). */
   location: string;
   close(): void;
@@ -55,6 +59,7 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
       consent: state.consent,
       calibration: state.calibration,
       salt: async () => loadOrCreateEmbeddedSalt(options.stateDir),
+      nonceStore: new FileNonceStore(options.stateDir),
       location: join(options.stateDir, 'state.db'),
       close: () => state.close(),
     };
@@ -62,6 +67,7 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
   const settings = awsSettings(storage, options.env);
   // Required here: the adapters load the AWS SDK, which embedded runs never need.
   const { DynamoBlockCounter, DynamoCalibrationStore, DynamoConsentStore, DynamoFprHistory, DynamoFpStore } = require('./aws') as typeof import('./aws');
+  const { SsmNonceStore } = require('../nonce/ssm-store') as typeof import('../nonce/ssm-store');
   const client = dynamoDocumentClient(settings);
   const names = tableNames(storage);
   return {
@@ -72,6 +78,11 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
     consent: new DynamoConsentStore({ client, tableName: names.consent }),
     calibration: new DynamoCalibrationStore({ client, tableName: names.calibration }),
     salt: () => loadSsmSalt(ssmClient(settings), storage.stage),
+    nonceStore: new SsmNonceStore({
+      client: ssmClient(settings),
+      stage: storage.stage,
+      ...(storage.kmsKeyId !== undefined ? { kmsKeyId: storage.kmsKeyId } : {}),
+    }),
     location: `DynamoDB in ${settings.region}${settings.endpoint ? ` at ${settings.endpoint}` : ''} (tables ${Object.values(names).join(', ')})`,
     close: () => undefined,
   };

@@ -1,11 +1,15 @@
-import { DependencyError } from '../../errors';
+import { DependencyError, type ErrorCode } from '../../errors';
 
 /**
  * Wraps an AWS SDK failure into a typed error naming the table (or
  * parameter) and the operation, with a cause a person can act on. Callers
  * let ConditionalCheckFailed through to map it to their own typed errors.
  */
-export function awsStoreFailure(error: unknown, context: { resource: string; operation: string }): DependencyError {
+export function awsStoreFailure(
+  error: unknown,
+  context: { resource: string; operation: string },
+  code: ErrorCode = 'STORE_FAILED',
+): DependencyError {
   const name = (error as { name?: string } | null)?.name ?? '';
   const message = error instanceof Error ? error.message : String(error);
   let reason: string;
@@ -30,7 +34,7 @@ export function awsStoreFailure(error: unknown, context: { resource: string; ope
     default:
       reason = isNetworkError(error) ? `the AWS endpoint is unreachable (${codeOf(error) ?? name})` : `${name || 'error'}: ${message}`;
   }
-  return new DependencyError('STORE_FAILED', `${context.operation} on ${context.resource} failed: ${reason}`, {
+  return new DependencyError(code, `${context.operation} on ${context.resource} failed: ${reason}`, {
     context: { resource: context.resource, operation: context.operation, awsError: name },
     cause: error,
   });
