@@ -1,7 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages'],
+  roots: ['<rootDir>/packages', '<rootDir>/lambdas', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   // Integration suites need the AWS emulator: `npm run test:integration` runs them.
   testPathIgnorePatterns: ['/node_modules/', '/test/integration/'],
@@ -12,7 +12,7 @@ module.exports = {
   moduleNameMapper: {
     '^@phase-mirror/mirror-dissonance$': '<rootDir>/packages/mirror-dissonance/src/index.ts',
   },
-  collectCoverageFrom: ['packages/*/src/**/*.ts'],
+  collectCoverageFrom: ['packages/*/src/**/*.ts', 'lambdas/**/*.ts'],
   coverageReporters: ['text-summary', 'json-summary'],
   coverageThreshold: {
     global: { lines: 80, statements: 80, functions: 80, branches: 70 },

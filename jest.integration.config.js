@@ -6,7 +6,7 @@
  */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages'],
+  roots: ['<rootDir>/packages', '<rootDir>/lambdas', '<rootDir>/test'],
   testMatch: ['**/test/integration/**/*.int.test.ts'],
   transform: {
     // Same transform as jest.config.js: type checking is done by `tsc`; jest only transpiles.

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CONSENT_RESOURCES, MODES, packageVersion, PhaseMirrorError, type Stores } from '@phase-mirror/mirror-dissonance';
+import { CONSENT_RESOURCES, MODES, packageVersion, PhaseMirrorError, type NonceSecretStore, type Stores } from '@phase-mirror/mirror-dissonance';
 import { analyzeCommand, REPORT_FORMATS, type AnalyzeOptions } from './commands/analyze';
 import { baselineCreateCommand, baselineShowCommand } from './commands/baseline';
 import { configShowCommand, configValidateCommand } from './commands/config';
@@ -10,8 +10,8 @@ import { INIT_TEMPLATES } from './commands/init-templates';
 import { validateCommand } from './commands/validate';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { processIo, type Io } from './io';
-import { BACKENDS, withStores } from './stores';
-import { openWorkspace } from './workspace';
+import { BACKENDS, nonceStoreFor, withStores } from './stores';
+import { openWorkspace, type Workspace } from './workspace';
 import { calibrationAggregateCommand, calibrationIngestCommand, calibrationShowCommand } from './commands/calibration';
 import { nonceRotateCommand, nonceStatusCommand, nonceVerifyCommand } from './commands/nonce';
 import { consentCheckCommand, consentGrantCommand, consentListCommand, consentRevokeCommand } from './commands/consent';
@@ -212,16 +212,18 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
       .addOption(new Option('-f, --format <format>').choices(['text', 'json']).default('text'));
   nonceScoped(nonce.command('status [path]').description('list the nonce versions: which signs, which verify until when, which expired')).action(
     (path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
-      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceStatusCommand(options, stores, workspace, io))),
+      run((io) => withNonceStore(io, path, options, (store, workspace) => nonceStatusCommand(options, store, workspace, io))),
   );
-  nonceScoped(nonce.command('rotate [path]').description('create the next nonce version; the previous one verifies for the grace period'))
-    .option('--grace-seconds <seconds>', 'grace period of the superseded version (default: nonce.gracePeriodSeconds, else 3600)')
-    .action((path: string | undefined, options: { graceSeconds?: string; format?: string } & StoreFlags & { config?: string }) =>
-      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceRotateCommand(options, stores, workspace, io))),
-    );
+  nonceScoped(
+    nonce
+      .command('rotate [path]')
+      .description('create the next nonce version; the previous one verifies for nonce.gracePeriodSeconds (default 3600), expired ones are deleted'),
+  ).action((path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
+    run((io) => withNonceStore(io, path, options, (store, workspace) => nonceRotateCommand(options, store, workspace, io))),
+  );
   nonceScoped(nonce.command('verify <report> [path]').description('verify every redacted snippet of a report (exit 0 verified, 1 failed)')).action(
     (report: string, path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
-      run((io) => withNonceWorkspace(io, path, options, (stores, workspace) => nonceVerifyCommand(report, options, stores, workspace, io))),
+      run((io) => withNonceStore(io, path, options, (store, workspace) => nonceVerifyCommand(report, options, store, workspace, io))),
   );
 
   const config = program.command('config').description('the configuration in force');
@@ -248,14 +250,15 @@ function withCommandStores(io: Io, path: string | undefined, flags: StoreFlags, 
   return withStores(openWorkspace(io.cwd, path, flags), flags.backend, io, work);
 }
 
-function withNonceWorkspace(
+/** Runs a `nonce` command on the configured nonce store alone: no state database is opened. */
+function withNonceStore(
   io: Io,
   path: string | undefined,
   flags: StoreFlags & { config?: string },
-  work: (stores: Stores, workspace: ReturnType<typeof openWorkspace>) => Promise<number>,
+  work: (store: NonceSecretStore, workspace: Workspace) => Promise<number>,
 ): Promise<number> {
   const workspace = openWorkspace(io.cwd, path, flags);
-  return withStores(workspace, flags.backend, io, (stores) => work(stores, workspace));
+  return work(nonceStoreFor(workspace, flags.backend, io).store, workspace);
 }
 
 function calibrationDeps(stores: Stores): { consent: Stores['consent']; calibration: Stores['calibration']; salt: () => Promise<string> } {

@@ -1,4 +1,4 @@
-import { NonceLoader, openStores, UsageError, type Stores } from '@phase-mirror/mirror-dissonance';
+import { NonceLoader, openNonceStore, openStores, UsageError, type NonceSecretStore, type Stores } from '@phase-mirror/mirror-dissonance';
 import type { Io } from './io';
 import type { Workspace } from './workspace';
 
@@ -9,11 +9,7 @@ export const BACKENDS = ['embedded', 'aws'] as const;
  * runs `work` with it and closes it whatever happens.
  */
 export async function withStores<T>(workspace: Workspace, backendFlag: string | undefined, io: Io, work: (stores: Stores) => Promise<T>): Promise<T> {
-  if (backendFlag !== undefined && !(BACKENDS as readonly string[]).includes(backendFlag)) {
-    throw new UsageError(`unknown backend "${backendFlag}"; use one of ${BACKENDS.join(', ')}`, { location: { flag: '--backend' } });
-  }
-  const storage = backendFlag === undefined ? workspace.config.storage : { ...workspace.config.storage, backend: backendFlag as Stores['backend'] };
-  const stores = openStores(storage, { stateDir: workspace.stateDir, env: io.env });
+  const stores = openStores(storageFor(workspace, backendFlag), { stateDir: workspace.stateDir, env: io.env });
   try {
     return await work(stores);
   } finally {
@@ -21,15 +17,29 @@ export async function withStores<T>(workspace: Workspace, backendFlag: string | 
   }
 }
 
+/** The workspace's storage configuration with `--backend` applied. */
+function storageFor(workspace: Workspace, backendFlag: string | undefined): Workspace['config']['storage'] {
+  if (backendFlag !== undefined && !(BACKENDS as readonly string[]).includes(backendFlag)) {
+    throw new UsageError(`unknown backend "${backendFlag}"; use one of ${BACKENDS.join(', ')}`, { location: { flag: '--backend' } });
+  }
+  return backendFlag === undefined ? workspace.config.storage : { ...workspace.config.storage, backend: backendFlag as Stores['backend'] };
+}
+
+/** The configured nonce store alone (no state database is opened or created). */
+export function nonceStoreFor(workspace: Workspace, backendFlag: string | undefined, io: Io): { store: NonceSecretStore; backend: Stores['backend'] } {
+  const storage = storageFor(workspace, backendFlag);
+  return { store: openNonceStore(storage, { stateDir: workspace.stateDir, env: io.env }), backend: storage.backend };
+}
+
 /**
  * The nonce loader for one command. Embedded state creates version 1 on
  * first use; in AWS mode the rotation function owns the SSM parameters, so a
  * missing version is an error there.
  */
-export function nonceLoaderFor(stores: Stores, workspace: Workspace): NonceLoader {
+export function nonceLoaderFor(store: NonceSecretStore, backend: Stores['backend'], workspace: Workspace): NonceLoader {
   return new NonceLoader({
-    store: stores.nonceStore,
+    store,
     gracePeriodMs: workspace.config.nonce.gracePeriodMs,
-    createFirstVersion: stores.backend === 'embedded',
+    createFirstVersion: backend === 'embedded',
   });
 }

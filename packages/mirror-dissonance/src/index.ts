@@ -58,7 +58,8 @@ export type {
   CalibrationCounts,
 } from './store/ports';
 export { CONSENT_RESOURCES } from './store/ports';
-export { openStores, awsSettings, tableNames, type Stores } from './store/backend';
+export { openStores, openNonceStore, awsSettings, tableNames, type Stores } from './store/backend';
+export { ssmClient, dynamoDocumentClient, type AwsSettings } from './store/aws/clients';
 export { TABLE_DEFINITIONS, TTL_ATTRIBUTE, defaultTableNames, type TableDefinition, type TableId } from './store/aws/table-definitions';
 export { SqliteConsentStore, SqliteCalibrationStore, openStateDatabaseAt } from './store/sqlite';
 export {

@@ -87,7 +87,7 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
 
   const { result, keyring } = await withStores(workspace, options.backend, io, async (stores) => {
     // Loaded before any state changes: without a valid nonce the oracle does not decide (exit 2).
-    const keyring = await nonceLoaderFor(stores, workspace).keyring();
+    const keyring = await nonceLoaderFor(stores.nonceStore, stores.backend, workspace).keyring();
     if (keyring.degraded !== undefined) io.err(`warning: degraded (${keyring.degraded.reason}): ${keyring.degraded.details}`);
     progress(io, `evaluating ${artifacts.fileList.length} files`);
     const schema = loadReportSchema();

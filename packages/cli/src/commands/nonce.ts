@@ -9,22 +9,19 @@ import { join, resolve } from 'node:path';
 import {
   InputError,
   JsonLinesMetricsSink,
+  NonceLoader,
   nonceStatus,
   rotateNonce,
   UsageError,
   verifyReportSnippets,
   type DissonanceReport,
-  type Stores,
+  type NonceSecretStore,
 } from '@phase-mirror/mirror-dissonance';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
-import { nonceLoaderFor } from '../stores';
 import type { Workspace } from '../workspace';
 
 const FORMATS = ['text', 'json'] as const;
-/** Shortest grace accepted from the command line: 1 minute, as in the configuration schema. */
-const MIN_GRACE_SECONDS = 60;
-const MAX_GRACE_SECONDS = 7 * 24 * 60 * 60;
 
 function parseFormat(value: string | undefined): (typeof FORMATS)[number] {
   const format = value ?? 'text';
@@ -32,27 +29,16 @@ function parseFormat(value: string | undefined): (typeof FORMATS)[number] {
   throw new UsageError(`unknown format "${format}"; use text or json`, { location: { flag: '--format' } });
 }
 
-function gracePeriodMs(workspace: Workspace, flag: string | undefined): number {
-  if (flag === undefined) return workspace.config.nonce.gracePeriodMs;
-  const seconds = /^[0-9]+$/.test(flag) ? Number(flag) : Number.NaN;
-  if (!Number.isSafeInteger(seconds) || seconds < MIN_GRACE_SECONDS || seconds > MAX_GRACE_SECONDS) {
-    throw new UsageError(`--grace-seconds must be a whole number from ${MIN_GRACE_SECONDS} to ${MAX_GRACE_SECONDS}, got "${flag}"`, {
-      location: { flag: '--grace-seconds' },
-    });
-  }
-  return seconds * 1000;
-}
-
 /** `nonce status`: every version and its state (signing, in grace until, expired awaiting deletion). */
-export async function nonceStatusCommand(options: { format?: string }, stores: Stores, workspace: Workspace, io: Io): Promise<number> {
+export async function nonceStatusCommand(options: { format?: string }, store: NonceSecretStore, workspace: Workspace, io: Io): Promise<number> {
   const format = parseFormat(options.format);
   const grace = workspace.config.nonce.gracePeriodMs;
-  const versions = await nonceStatus(stores.nonceStore, { gracePeriodMs: grace });
+  const versions = await nonceStatus(store, { gracePeriodMs: grace });
   if (format === 'json') {
-    io.out(JSON.stringify({ location: stores.nonceStore.location, gracePeriodSeconds: grace / 1000, versions }, null, 2));
+    io.out(JSON.stringify({ location: store.location, gracePeriodSeconds: grace / 1000, versions }, null, 2));
     return EXIT.OK;
   }
-  io.out(`redaction nonce at ${stores.nonceStore.location} (grace period ${grace / 1000} s)`);
+  io.out(`redaction nonce at ${store.location} (grace period ${grace / 1000} s)`);
   if (versions.length === 0) {
     io.out('  no version yet: `phase-mirror nonce rotate` creates version 1');
     return EXIT.OK;
@@ -69,25 +55,23 @@ export async function nonceStatusCommand(options: { format?: string }, stores: S
   return EXIT.OK;
 }
 
-/** `nonce rotate`: creates the next version, keeps the previous one for the grace period, deletes expired ones. */
-export async function nonceRotateCommand(
-  options: { graceSeconds?: string; format?: string },
-  stores: Stores,
-  workspace: Workspace,
-  io: Io,
-): Promise<number> {
+/**
+ * `nonce rotate`: creates the next version; the previous one keeps verifying
+ * for the grace period of the configuration (`nonce.gracePeriodSeconds`), the
+ * same period every verifier applies; expired versions are deleted.
+ */
+export async function nonceRotateCommand(options: { format?: string }, store: NonceSecretStore, workspace: Workspace, io: Io): Promise<number> {
   const format = parseFormat(options.format);
-  const grace = gracePeriodMs(workspace, options.graceSeconds);
-  const result = await rotateNonce(stores.nonceStore, {
-    gracePeriodMs: grace,
+  const result = await rotateNonce(store, {
+    gracePeriodMs: workspace.config.nonce.gracePeriodMs,
     metrics: new JsonLinesMetricsSink(join(workspace.stateDir, 'metrics.jsonl')),
   });
   if (format === 'json') {
-    io.out(JSON.stringify({ location: stores.nonceStore.location, ...result }, null, 2));
+    io.out(JSON.stringify({ location: store.location, ...result }, null, 2));
     return EXIT.OK;
   }
   const how = result.outcome === 'created' ? 'created' : 'was created by a concurrent rotation';
-  io.out(`version ${result.version} ${how} at ${stores.nonceStore.location} and now signs`);
+  io.out(`version ${result.version} ${how} at ${store.location} and now signs`);
   if (result.previousVersion !== undefined) {
     io.out(`version ${result.previousVersion} verifies until ${result.previousValidUntil!.toISOString()}`);
   }
@@ -103,14 +87,16 @@ export async function nonceRotateCommand(
 export async function nonceVerifyCommand(
   reportPath: string,
   options: { format?: string },
-  stores: Stores,
+  store: NonceSecretStore,
   workspace: Workspace,
   io: Io,
 ): Promise<number> {
   const format = parseFormat(options.format);
   const file = resolve(io.cwd, reportPath);
   const report = readReport(file, reportPath);
-  const verification = await verifyReportSnippets(report, nonceLoaderFor(stores, workspace));
+  // Verification never creates a version: with none stored, every snippet is unknown.
+  const loader = new NonceLoader({ store, gracePeriodMs: workspace.config.nonce.gracePeriodMs });
+  const verification = await verifyReportSnippets(report, loader);
   const ok = verification.failures.length === 0;
   if (format === 'json') {
     io.out(JSON.stringify({ report: reportPath, ok, ...verification }, null, 2));

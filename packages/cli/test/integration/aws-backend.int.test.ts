@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { validateReport, type DissonanceReport } from '@phase-mirror/mirror-dissonance';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { nonceParameterName, validateReport, type DissonanceReport } from '@phase-mirror/mirror-dissonance';
 import {
   createTables,
   deleteTables,
@@ -24,13 +27,18 @@ function report(root: string, file = 'dissonance_report.json'): DissonanceReport
   return value;
 }
 
+/** This suite's SSM stage: its nonce lives under /guardian/<stage>/. */
+const stage = `cli-${randomBytes(5).toString('hex')}`;
+let kmsKeyId = '';
+
 function storageYaml(endpoint: string, names: Record<string, string>): string {
   return [
     'storage:',
     '  backend: aws',
     '  region: us-east-1',
     `  endpoint: ${endpoint}`,
-    '  stage: test',
+    `  stage: ${stage}`,
+    `  kmsKeyId: ${kmsKeyId}`,
     '  tables:',
     ...Object.entries(names).map(([id, name]) => `    ${id}: ${name}`),
     '',
@@ -51,9 +59,20 @@ const names = uniqueTableNames('cli');
 
 beforeAll(async () => {
   await createTables(client, names);
+  const kms = new KMSClient({ endpoint: emulatorEndpoint(), region: 'us-east-1' });
+  kmsKeyId = (await kms.send(new CreateKeyCommand({ Description: 'phase-mirror cli integration' }))).KeyMetadata!.KeyId!;
+  kms.destroy();
+  // In AWS mode the nonce is never created implicitly: the rotation (here through the CLI) writes v1.
+  const root = copyFixture('clean');
+  writeFileSync(join(root, '.phase-mirror.yml'), `version: 1\n${storageYaml(emulatorEndpoint(), names)}`);
+  const rotated = await run(root, ['nonce', 'rotate', '.']);
+  if (rotated.code !== 0) throw new Error(`nonce rotate failed: ${rotated.stderr}`);
 });
 afterAll(async () => {
   await deleteTables(client, names);
+  const ssm = new SSMClient({ endpoint: emulatorEndpoint(), region: 'us-east-1' });
+  await ssm.send(new DeleteParameterCommand({ Name: nonceParameterName(stage, 1) })).catch(() => undefined);
+  ssm.destroy();
 });
 
 describe('the CLI on the aws backend (DynamoDB on the emulator)', () => {
@@ -91,11 +110,10 @@ describe('the CLI on the aws backend (DynamoDB on the emulator)', () => {
     expect((await run(root, ['consent', 'check', '.', ...scope])).stdout.trim()).toBe('revoked');
   });
 
-  it('keeps the failure contract when the emulator is unreachable mid-run', async () => {
-    // Prepare: the same configuration pointing at an endpoint that no longer answers.
+  it('degrades when the tables are missing: no suppression, the breaker not applied, the block stands', async () => {
+    // Prepare: the same emulator (SSM answers) but tables that do not exist.
     const root = copyFixture('planted');
-    const down = `http://127.0.0.1:${await closedPort()}`;
-    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(down, names)}`);
+    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(emulatorEndpoint(), uniqueTableNames('missing'))}`);
     // Act
     const analyzed = await run(root, ['analyze', '.']);
     const consent = await run(root, ['consent', 'check', '.', '--org', 'acme', '--resource', 'fp_metrics']);
@@ -109,4 +127,56 @@ describe('the CLI on the aws backend (DynamoDB on the emulator)', () => {
     expect(consent.code).toBe(1);
     expect(consent.stdout.trim()).toBe('error');
   }, 120_000);
+
+  it('does not decide when the emulator is unreachable: no nonce, exit 2 naming the parameter path, no report', async () => {
+    // Prepare: the same configuration pointing at an endpoint that no longer answers.
+    const root = copyFixture('planted');
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(down, names)}`);
+    // Act
+    const analyzed = await run(root, ['analyze', '.']);
+    // Assess
+    expect(analyzed.code).toBe(2);
+    expect(analyzed.stderr).toContain(`NONCE_UNAVAILABLE`);
+    expect(analyzed.stderr).toContain(`SSM /guardian/${stage}/redaction_nonce_v*`);
+    expect(analyzed.stderr).toContain('unreachable');
+    expect(() => readFileSync(join(root, 'dissonance_report.json'))).toThrow();
+  }, 120_000);
+
+  it('refuses to analyze a stage with no nonce version yet, saying how to create one', async () => {
+    const root = copyFixture('clean');
+    writeFileSync(join(root, '.phase-mirror.yml'), `version: 1\n${storageYaml(emulatorEndpoint(), names).replace(`stage: ${stage}`, 'stage: never-rotated')}`);
+    const analyzed = await run(root, ['analyze', '.']);
+    expect(analyzed.code).toBe(2);
+    expect(analyzed.stderr).toContain('no redaction nonce version exists at SSM /guardian/never-rotated/redaction_nonce_v*');
+    expect(analyzed.stderr).toContain('phase-mirror nonce rotate');
+  });
+
+  it('verifies a report it wrote, before and after a rotation, through SSM', async () => {
+    // Prepare
+    const root = copyFixture('planted');
+    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(emulatorEndpoint(), names)}`);
+    await run(root, ['analyze', '.', '-o', 'before.json']);
+    // Act
+    const verifiedBefore = await run(root, ['nonce', 'verify', 'before.json', '.']);
+    const rotated = await run(root, ['nonce', 'rotate', '.', '-f', 'json']);
+    await run(root, ['analyze', '.', '-o', 'after.json']);
+    const verifiedOld = await run(root, ['nonce', 'verify', 'before.json', '.']);
+    const verifiedNew = await run(root, ['nonce', 'verify', 'after.json', '.']);
+    const status = JSON.parse((await run(root, ['nonce', 'status', '.', '-f', 'json'])).stdout) as { versions: { version: number; state: string }[] };
+    // Assess
+    expect(verifiedBefore.code).toBe(0);
+    expect(JSON.parse(rotated.stdout)).toMatchObject({ outcome: 'created', version: 2, previousVersion: 1 });
+    expect(verifiedOld.code).toBe(0);
+    expect(verifiedNew.code).toBe(0);
+    expect(report(root, 'before.json').items[0]!.evidence[0]!.snippet.nonce_version).toBe(1);
+    expect(report(root, 'after.json').items[0]!.evidence[0]!.snippet.nonce_version).toBe(2);
+    expect(status.versions.map((v) => [v.version, v.state])).toEqual([
+      [1, 'in_grace'],
+      [2, 'signing'],
+    ]);
+    const ssm = new SSMClient({ endpoint: emulatorEndpoint(), region: 'us-east-1' });
+    await ssm.send(new DeleteParameterCommand({ Name: nonceParameterName(stage, 2) }));
+    ssm.destroy();
+  });
 });

@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** Where the oracle reports operational metrics (breaker trips, suppressions...). */
 export interface MetricsSink {
@@ -13,6 +14,8 @@ export class JsonLinesMetricsSink implements MetricsSink {
   constructor(private readonly file: string, private readonly clock: () => Date = () => new Date()) {}
 
   count(name: string, value: number, dimensions: Readonly<Record<string, string>>): void {
+    // In AWS mode nothing else creates the state folder.
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     appendFileSync(this.file, `${JSON.stringify({ timestamp: this.clock().toISOString(), name, value, dimensions })}\n`, { mode: 0o600 });
   }
 }

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DependencyError } from '../errors';
 import { publishOwnerOnlySecret, readOwnerOnlySecret, type OwnerOnlySecret } from '../secrets/owner-only-secret';
-import { NONCE_NAME_PREFIX, nonceVersionOf, type NonceSecretStore, type NonceVersionInfo } from './store';
+import { assertNonceVersion, NONCE_NAME_PREFIX, nonceVersionOf, type NonceSecretStore, type NonceVersionInfo } from './store';
 
 /** The pre-versioning file name of the embedded nonce. */
 export const LEGACY_NONCE_FILE = 'nonce';
@@ -56,11 +56,19 @@ export class FileNonceStore implements NonceSecretStore {
   }
 
   async readValue(version: NonceVersionInfo): Promise<string | undefined> {
-    if (!fs.existsSync(version.name)) return undefined;
-    return readOwnerOnlySecret(this.spec(version.version));
+    try {
+      return readOwnerOnlySecret(this.spec(version.version));
+    } catch (error) {
+      // Gone when opened: deleted by a rotation after it was listed. Decided by
+      // the open itself (no separate existence check to race with), and only
+      // for ENOENT: a dangling link or an unsearchable folder still fails closed.
+      if (error instanceof DependencyError && errnoCode(error.cause) === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   async create(version: number, value: string): Promise<'created' | 'exists'> {
+    assertNonceVersion(version);
     try {
       fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     } catch (error) {

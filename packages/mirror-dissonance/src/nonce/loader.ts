@@ -124,7 +124,8 @@ export class NonceLoader {
     }
     const now = this.clock();
     try {
-      return this.ring(await this.refresh(now), this.clock());
+      // Any read that started once this call began can see `version`: share it.
+      return this.ring(await this.refresh(calledAtMs), this.clock());
     } catch (error) {
       return this.rideOut(error, now);
     }

@@ -44,15 +44,17 @@ export async function rotateNonce(store: NonceSecretStore, options: RotationOpti
   const gracePeriodMs = options.gracePeriodMs ?? DEFAULT_NONCE_GRACE_MS;
   assertGracePeriod(gracePeriodMs, 'nonce.gracePeriod');
   const clock = options.clock ?? Date.now;
+  let result: RotationResult;
   try {
-    const result = await rotate(store, gracePeriodMs, clock, options.newValue ?? randomNonceValue);
-    options.metrics?.count(ROTATION_METRIC, 1, { outcome: 'success' });
-    options.metrics?.count(VERSION_METRIC, result.version, {});
-    return result;
+    result = await rotate(store, gracePeriodMs, clock, options.newValue ?? randomNonceValue);
   } catch (error) {
     options.metrics?.count(ROTATION_METRIC, 1, { outcome: 'failure' });
     throw error;
   }
+  // Outside the try: a metrics failure after a rotation must not be counted as a failed rotation.
+  options.metrics?.count(ROTATION_METRIC, 1, { outcome: 'success' });
+  options.metrics?.count(VERSION_METRIC, result.version, {});
+  return result;
 }
 
 async function rotate(store: NonceSecretStore, gracePeriodMs: number, clock: () => number, newValue: () => string): Promise<RotationResult> {

@@ -18,7 +18,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { IntegrityError, UsageError } from '../errors';
 import { guardianPath } from '../secrets/guardian-path';
 import { awsStoreFailure } from '../store/aws/errors';
-import { NONCE_NAME_PREFIX, NONCE_VALUE, nonceVersionOf, type NonceSecretStore, type NonceVersionInfo } from './store';
+import { assertNonceVersion, NONCE_NAME_PREFIX, NONCE_VALUE, nonceVersionOf, type NonceSecretStore, type NonceVersionInfo } from './store';
 
 type SsmLib = typeof import('@aws-sdk/client-ssm');
 
@@ -116,6 +116,7 @@ export class SsmNonceStore implements NonceSecretStore {
   }
 
   async create(version: number, value: string): Promise<'created' | 'exists'> {
+    assertNonceVersion(version);
     const name = nonceParameterName(this.stage, version);
     if (this.kmsKeyId === undefined || this.kmsKeyId === '') {
       throw new UsageError(`creating ${name} needs the project KMS key: set storage.kmsKeyId in .phase-mirror.yml (key id, ARN or alias)`, {

@@ -12,6 +12,8 @@
  * contains a nonce value.
  */
 
+import { InputError } from '../errors';
+
 /** Name leaf shared by both adapters: `redaction_nonce_v<N>`. */
 export const NONCE_NAME_PREFIX = 'redaction_nonce_v';
 
@@ -22,6 +24,15 @@ export function nonceVersionOf(name: string): number | undefined {
   const leaf = name.slice(name.lastIndexOf('/') + 1);
   const match = VERSIONED_LEAF.exec(leaf);
   return match === null ? undefined : Number(match[1]);
+}
+
+/** Versions are 1 to 999,999,999 (the names nonceVersionOf reads back). */
+export function assertNonceVersion(version: number): void {
+  if (!Number.isSafeInteger(version) || version < 1 || version > 999_999_999) {
+    throw new InputError('INPUT_INVALID', `nonce version must be a whole number from 1 to 999999999, got ${String(version)}`, {
+      location: { field: 'version' },
+    });
+  }
 }
 
 /** One stored version, without its value. */

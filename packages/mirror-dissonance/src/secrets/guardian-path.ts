@@ -4,7 +4,8 @@
  */
 import { InputError } from '../errors';
 
-const STAGE = /^[A-Za-z0-9_.-]+$/;
+// A path segment: no leading dot, so never `.` or `..`.
+const STAGE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** `/guardian/<stage>/`, after checking the stage can be a path segment. */
 export function guardianPath(stage: string): string {

@@ -59,7 +59,7 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
       consent: state.consent,
       calibration: state.calibration,
       salt: async () => loadOrCreateEmbeddedSalt(options.stateDir),
-      nonceStore: new FileNonceStore(options.stateDir),
+      nonceStore: openNonceStore(storage, options),
       location: join(options.stateDir, 'state.db'),
       close: () => state.close(),
     };
@@ -67,7 +67,6 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
   const settings = awsSettings(storage, options.env);
   // Required here: the adapters load the AWS SDK, which embedded runs never need.
   const { DynamoBlockCounter, DynamoCalibrationStore, DynamoConsentStore, DynamoFprHistory, DynamoFpStore } = require('./aws') as typeof import('./aws');
-  const { SsmNonceStore } = require('../nonce/ssm-store') as typeof import('../nonce/ssm-store');
   const client = dynamoDocumentClient(settings);
   const names = tableNames(storage);
   return {
@@ -78,12 +77,24 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
     consent: new DynamoConsentStore({ client, tableName: names.consent }),
     calibration: new DynamoCalibrationStore({ client, tableName: names.calibration }),
     salt: () => loadSsmSalt(ssmClient(settings), storage.stage),
-    nonceStore: new SsmNonceStore({
-      client: ssmClient(settings),
-      stage: storage.stage,
-      ...(storage.kmsKeyId !== undefined ? { kmsKeyId: storage.kmsKeyId } : {}),
-    }),
+    nonceStore: openNonceStore(storage, options),
     location: `DynamoDB in ${settings.region}${settings.endpoint ? ` at ${settings.endpoint}` : ''} (tables ${Object.values(names).join(', ')})`,
     close: () => undefined,
   };
+}
+
+/**
+ * The redaction nonce store alone (the `nonce` commands need nothing else):
+ * owner-only files in the state folder, or SSM under `/guardian/<stage>/`.
+ * Opening it touches nothing; the first call reads.
+ */
+export function openNonceStore(storage: StorageConfig, options: { stateDir: string; env: NodeJS.ProcessEnv }): NonceSecretStore {
+  if (storage.backend === 'embedded') return new FileNonceStore(options.stateDir);
+  // Required here: the SSM adapter loads the AWS SDK, which embedded runs never need.
+  const { SsmNonceStore } = require('../nonce/ssm-store') as typeof import('../nonce/ssm-store');
+  return new SsmNonceStore({
+    client: ssmClient(awsSettings(storage, options.env)),
+    stage: storage.stage,
+    ...(storage.kmsKeyId !== undefined ? { kmsKeyId: storage.kmsKeyId } : {}),
+  });
 }

@@ -32,7 +32,9 @@ export function awsStoreFailure(
       reason = `access denied: the credentials may not ${context.operation} on ${context.resource}`;
       break;
     default:
-      reason = isNetworkError(error) ? `the AWS endpoint is unreachable (${codeOf(error) ?? name})` : `${name || 'error'}: ${message}`;
+      reason = isNetworkError(error)
+        ? `the AWS endpoint is unreachable (${codeOf(error) ?? NETWORK_MESSAGE.exec(message)?.[1] ?? name})`
+        : `${name || 'error'}: ${message}`;
   }
   return new DependencyError(code, `${context.operation} on ${context.resource} failed: ${reason}`, {
     context: { resource: context.resource, operation: context.operation, awsError: name },
@@ -51,7 +53,14 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'];
+const NETWORK_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
+
 function isNetworkError(error: unknown): boolean {
   const code = codeOf(error);
-  return code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code);
+  if (code !== undefined) return NETWORK_CODES.includes(code);
+  // The SDK's retry layer re-wraps errors it does not recognise as Error instances
+  // (e.g. from another realm), keeping only the text: "... connect ECONNREFUSED 127.0.0.1:9".
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  return NETWORK_MESSAGE.test(message);
 }
