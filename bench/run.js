@@ -28,7 +28,7 @@ const analyze = benchAnalyze(workDir);
 (async () => {
 const governance = await benchGovernance(join(workDir, 'governance'));
 const stores = await benchStores(join(workDir, 'stores'));
-const redaction = benchRedaction();
+const redaction = await benchRedaction();
 const summary = {
   timestamp: new Date().toISOString(),
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },

@@ -43,9 +43,9 @@ export interface NonceLoaderOptions {
 }
 
 interface CachedVersion {
-  version: number;
+  /** One key object per version for the snapshot's life, so verifiers can reuse per-key work. */
+  key: NonceKey;
   name: string;
-  value: string;
   validUntilMs: number;
 }
 
@@ -117,7 +117,7 @@ export class NonceLoader {
   async keyringFor(version: number): Promise<NonceKeyring> {
     const calledAtMs = this.clock();
     const ring = await this.keyring();
-    const newest = this.snapshot?.versions.at(-1)?.version ?? 0;
+    const newest = this.snapshot?.versions.at(-1)?.key.version ?? 0;
     // Nothing newer to find when the keyring above was itself read after this call began.
     if (version <= newest || (this.snapshot !== undefined && this.snapshot.loadedAtMs >= calledAtMs && ring.degraded === undefined)) {
       return ring;
@@ -181,7 +181,8 @@ export class NonceLoader {
         expired.push({ version: validity.info.version, validUntilMs });
         continue;
       }
-      versions.push({ version: validity.info.version, name: validity.info.name, value, validUntilMs });
+      const key: NonceKey = Object.freeze({ version: validity.info.version, value, loadedAt: new Date(loadedAtMs) });
+      versions.push({ key, name: validity.info.name, validUntilMs });
     }
     return { versions, loadedAtMs, expired };
   }
@@ -219,8 +220,8 @@ export class NonceLoader {
     const expired = snapshot.expired.map((entry) => ({ version: entry.version, validUntil: new Date(entry.validUntilMs) }));
     for (let index = snapshot.versions.length - 1; index >= 0; index--) {
       const version = snapshot.versions[index]!;
-      if (version.validUntilMs > nowMs) accepted.push({ version: version.version, value: version.value, loadedAt });
-      else expired.push({ version: version.version, validUntil: new Date(version.validUntilMs) });
+      if (version.validUntilMs > nowMs) accepted.push(version.key);
+      else expired.push({ version: version.key.version, validUntil: new Date(version.validUntilMs) });
     }
     const signing = accepted[0];
     if (signing === undefined) {

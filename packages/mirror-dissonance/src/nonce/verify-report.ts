@@ -35,6 +35,7 @@ export async function verifyReportSnippets(report: DissonanceReport, loader: Non
   const failures: SnippetFailure[] = [];
   let checked = 0;
   let degraded: NonceKeyring['degraded'];
+  const rings = new Map<number, NonceKeyring>();
   for (const item of report.items) {
     for (let index = 0; index < item.evidence.length; index++) {
       const evidence = item.evidence[index]!;
@@ -46,7 +47,12 @@ export async function verifyReportSnippets(report: DissonanceReport, loader: Non
         failures.push({ ...where, nonceVersion: version, reason: 'malformed', message: 'snippet has no integer nonce_version' });
         continue;
       }
-      const ring = await loader.keyringFor(version as number);
+      // One keyring per distinct version per report: snippets share a few versions.
+      let ring = rings.get(version as number);
+      if (ring === undefined) {
+        ring = await loader.keyringFor(version as number);
+        rings.set(version as number, ring);
+      }
       degraded ??= ring.degraded;
       const expired = ring.expired.find((entry) => entry.version === version);
       if (expired !== undefined && !ring.accepted.some((key) => key.version === version)) {

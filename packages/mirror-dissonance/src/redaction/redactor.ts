@@ -71,6 +71,7 @@ function assertNonceKey(key: NonceKey): void {
 class NonceTagger {
   readonly version: number;
   readonly brandHex: string;
+  readonly valueHex: string;
   private readonly secret: Buffer;
   private readonly brand: Buffer;
   private readonly versionBytes: Buffer;
@@ -78,6 +79,7 @@ class NonceTagger {
   constructor(key: NonceKey) {
     assertNonceKey(key);
     this.version = key.version;
+    this.valueHex = key.value;
     this.secret = Buffer.from(key.value, 'hex');
     this.brand = createHmac('sha256', this.secret).update(REDACTED_TEXT_BRAND_LABEL, 'utf8').digest();
     this.brandHex = this.brand.toString('hex');
@@ -195,5 +197,18 @@ export function verifyRedactedText(text: RedactedText, keys: readonly NonceKey[]
   assertShape(text);
   const key = keys.find((candidate) => candidate.version === text.nonce_version);
   if (key === undefined) throw unknownVersion(text.nonce_version);
-  new NonceTagger(key).verify(text);
+  taggerFor(key).verify(text);
+}
+
+/** Taggers per key object: a report's snippets share a few keys, and the brand HMAC need not be recomputed per snippet. */
+const taggers = new WeakMap<NonceKey, NonceTagger>();
+
+function taggerFor(key: NonceKey): NonceTagger {
+  let tagger = taggers.get(key);
+  // A key object edited after first use gets a fresh tagger (never a stale secret).
+  if (tagger === undefined || tagger.version !== key.version || tagger.valueHex !== key.value) {
+    tagger = new NonceTagger(key);
+    taggers.set(key, tagger);
+  }
+  return tagger;
 }
