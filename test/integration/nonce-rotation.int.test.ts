@@ -26,11 +26,10 @@ import {
   runOracle,
   SsmNonceStore,
   verifyReportSnippets,
-  type DissonanceReport,
-  type RedactedText,
 } from '@phase-mirror/mirror-dissonance';
 import { handler } from '../../lambdas/nonce-rotation/handler';
 import { emulatorEndpoint } from '../../packages/mirror-dissonance/test/integration/tables';
+import { reportWithSnippets } from '../../packages/mirror-dissonance/test/nonce/reports';
 
 const region = process.env.AWS_REGION || 'us-east-1';
 const FIXTURE = join(__dirname, '../../packages/cli/test/fixtures/planted');
@@ -102,23 +101,6 @@ function watchedLoader(loader: NonceLoader): NonceLoader {
   return loader;
 }
 
-function reportOf(snippets: RedactedText[]): DissonanceReport {
-  return {
-    meta: { schema_version: '2.0.0', run_id: 'r', timestamp: new Date().toISOString(), rules_hash: 'h' },
-    items: [
-      {
-        id: 'e'.repeat(64),
-        rule_id: 'MD-001',
-        rule_version: '1.0.0',
-        severity: 'high',
-        title: 't',
-        evidence: snippets.map((snippet, index) => ({ path: 'ci.yml', line: index + 1, snippet, hash: 'h' })),
-      },
-    ],
-    summary: { total: 1, by_severity: { critical: 0, high: 1, medium: 0, low: 0 } },
-    machine_decision: { outcome: 'warn', degraded: false, reason: 'r' },
-  } as DissonanceReport;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -182,7 +164,7 @@ describe('the nonce-rotation Lambda handler on the emulator', () => {
       const { signing } = await signer.keyring();
       signedWith.add(signing.version);
       const fresh = new Redactor(signing).redact(`password = hunter-${tick}`);
-      const result = await verifyReportSnippets(reportOf([fresh, early]), verifier);
+      const result = await verifyReportSnippets(reportWithSnippets([fresh, early]), verifier);
       checked += result.checked;
       failures.push(...result.failures);
       const wait = started + (tick + 1) * intervalMs - Date.now();

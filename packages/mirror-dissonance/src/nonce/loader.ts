@@ -102,7 +102,8 @@ export class NonceLoader {
     if (cached !== undefined && now - cached.loadedAtMs < this.refreshAfterMs) return this.ring(cached, now);
     let fresh: Snapshot;
     try {
-      fresh = await this.refresh(now);
+      // Any read already in flight is as fresh as a new one: concurrent callers share it.
+      fresh = await this.refresh(Number.NEGATIVE_INFINITY);
     } catch (error) {
       return this.rideOut(error, now);
     }
@@ -116,11 +117,18 @@ export class NonceLoader {
    */
   async keyringFor(version: number): Promise<NonceKeyring> {
     const calledAtMs = this.clock();
-    const ring = await this.keyring();
-    const newest = this.snapshot?.versions.at(-1)?.key.version ?? 0;
-    // Nothing newer to find when the keyring above was itself read after this call began.
-    if (version <= newest || (this.snapshot !== undefined && this.snapshot.loadedAtMs >= calledAtMs && ring.degraded === undefined)) {
-      return ring;
+    const newestOf = (): number => this.snapshot?.versions.at(-1)?.key.version ?? 0;
+    // A version the cache already covers (or no cache yet): the ordinary keyring.
+    if (this.snapshot === undefined || version <= newestOf()) {
+      const ring = await this.keyring();
+      // Nothing newer to find when that keyring was itself read after this call began.
+      if (version <= newestOf() || (this.snapshot!.loadedAtMs >= calledAtMs && ring.degraded === undefined)) return ring;
+    }
+    // A read already in flight (another caller's) may find it: wait for that one before reading again.
+    const running = this.inflight;
+    if (running !== undefined && running.startedAtMs < calledAtMs) {
+      await running.promise.catch(() => undefined);
+      if (version <= newestOf()) return this.keyring();
     }
     const now = this.clock();
     try {
@@ -178,7 +186,8 @@ export class NonceLoader {
       if (value === undefined) {
         // Deleted after listing: only a rotation deletes, and never the newest version.
         if (validity.validUntil === undefined) throw vanished(validity.info);
-        expired.push({ version: validity.info.version, validUntilMs });
+        // The rotation that deleted it judged it expired; never report an end later than now.
+        expired.push({ version: validity.info.version, validUntilMs: Math.min(validUntilMs, loadedAtMs) });
         continue;
       }
       const key: NonceKey = Object.freeze({ version: validity.info.version, value, loadedAt: new Date(loadedAtMs) });

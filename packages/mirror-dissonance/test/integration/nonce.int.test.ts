@@ -14,7 +14,7 @@ import { rotateNonce } from '../../src/nonce/rotation';
 import { nonceParameterName, SsmNonceStore } from '../../src/nonce/ssm-store';
 import { verifyReportSnippets } from '../../src/nonce/verify-report';
 import { Redactor } from '../../src/redaction/redactor';
-import type { DissonanceReport, RedactedText } from '../../src/types';
+import { reportWithSnippets } from '../nonce/reports';
 import { emulatorEndpoint } from './tables';
 
 const region = process.env.AWS_REGION || 'us-east-1';
@@ -63,23 +63,6 @@ function switchableStore(stage: string): { store: SsmNonceStore; cutOff: () => v
   return { store: storeFor(stage, client), cutOff: () => (current = dead) };
 }
 
-function reportOf(snippets: RedactedText[]): DissonanceReport {
-  return {
-    meta: { schema_version: '2.0.0', run_id: 'r', timestamp: new Date().toISOString(), rules_hash: 'h' },
-    items: [
-      {
-        id: 'f'.repeat(64),
-        rule_id: 'MD-001',
-        rule_version: '1.0.0',
-        severity: 'high',
-        title: 't',
-        evidence: snippets.map((snippet, index) => ({ path: 'a.yml', line: index + 1, snippet, hash: 'h' })),
-      },
-    ],
-    summary: { total: 1, by_severity: { critical: 0, high: 1, medium: 0, low: 0 } },
-    machine_decision: { outcome: 'warn', degraded: false, reason: 'r' },
-  } as DissonanceReport;
-}
 
 describe('nonce rotation on the emulator (SSM + KMS)', () => {
   it('creates v1 on the first run: a SecureString under the project KMS key, 64 lowercase hex', async () => {
@@ -110,7 +93,7 @@ describe('nonce rotation on the emulator (SSM + KMS)', () => {
     await rotateNonce(store);
     const v1 = (await ssm.send(new GetParameterCommand({ Name: nonceParameterName(stage, 1), WithDecryption: true }))).Parameter?.Value;
     const before = new NonceLoader({ store });
-    const report = reportOf([new Redactor((await before.keyring()).signing).redact('token = ghp_abcdefghijklmnopqrstuvwxyz0123456789')]);
+    const report = reportWithSnippets([new Redactor((await before.keyring()).signing).redact('token = ghp_abcdefghijklmnopqrstuvwxyz0123456789')]);
 
     // Act
     const result = await rotateNonce(store);
@@ -148,7 +131,7 @@ describe('nonce rotation on the emulator (SSM + KMS)', () => {
     const stage = uniqueStage();
     const store = storeFor(stage);
     await rotateNonce(store, { gracePeriodMs: grace });
-    const report = reportOf([new Redactor((await new NonceLoader({ store, gracePeriodMs: grace }).keyring()).signing).redact('password = hunter2')]);
+    const report = reportWithSnippets([new Redactor((await new NonceLoader({ store, gracePeriodMs: grace }).keyring()).signing).redact('password = hunter2')]);
     await rotateNonce(store, { gracePeriodMs: grace });
     const verifier = new NonceLoader({ store, gracePeriodMs: grace });
     expect((await verifyReportSnippets(report, verifier)).failures).toEqual([]);

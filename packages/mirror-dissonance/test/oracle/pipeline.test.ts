@@ -1,54 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DEFAULT_SETTINGS } from '../../src/config/load-config';
 import { MemoryMetricsSink } from '../../src/metrics/metrics';
-import { runOracle, type OracleDependencies } from '../../src/oracle/pipeline';
+import { runOracle } from '../../src/oracle/pipeline';
 import type { NonceKey } from '../../src/redaction/redactor';
 import { loadReportSchema } from '../../src/report/schema';
 import { validateReport } from '../../src/report/validate';
-import { openStateDatabase, type StateDatabase } from '../../src/store/sqlite';
 import type { BlockCounter, FpStore } from '../../src/store/ports';
-import type { Artifacts, EventContext, OracleSettings, Rule, RuleFinding, Severity } from '../../src/types';
-import { NO_GOVERNANCE } from '../rules/builders';
-
-const NOW = new Date('2026-11-23T16:30:00.000Z');
-const nonce: NonceKey = { version: 1, value: 'ab'.repeat(32), loadedAt: new Date(NOW.getTime() - 60_000) };
-
-function artifacts(overrides: Partial<Artifacts> = {}): Artifacts {
-  return {
-    root: '/repo',
-    fileList: ['src/a.ts'],
-    workflows: [],
-    manifests: [],
-    policy: { requiredStatusChecks: [], criticalPaths: [], ...NO_GOVERNANCE, baseline: { path: '.github/phase-mirror/baseline.json', globs: [], threshold: 0.15 } },
-    baselineCurrent: new Map(),
-    skipped: [],
-    ...overrides,
-  };
-}
-
-function event(overrides: Partial<EventContext> = {}): EventContext {
-  return { mode: 'pull_request', eventName: 'pull_request', repository: 'acme/api', strict: false, dryRun: false, ...overrides };
-}
-
-/** A rule that reports `count` findings of one severity, each at its own line. */
-function ruleReporting(id: string, severity: Severity, count: number, window = 20): Rule {
-  return {
-    id,
-    version: '1.0.0',
-    title: `${id} test rule`,
-    description: 'reports what the test asks for',
-    severity,
-    fpTolerance: { ceiling: 0.1, window },
-    evaluate: (): RuleFinding[] =>
-      Array.from({ length: count }, (_, i) => ({
-        key: `finding-${i}`,
-        title: `${id} finding ${i}`,
-        evidence: [{ path: `src/${id}.ts`, line: i + 1, snippet: `line ${i + 1} password = "hunter2hunter2"` }],
-      })),
-  };
-}
+import type { OracleSettings, Rule } from '../../src/types';
+import { artifacts, event, NOW, ruleReporting, TEST_NONCE as nonce, usePipelineState } from './pipeline-fixtures';
 
 const throwingRule: Rule = {
   ...ruleReporting('MD-900', 'low', 0),
@@ -57,29 +15,9 @@ const throwingRule: Rule = {
   },
 };
 
-let state: StateDatabase;
 const schema = loadReportSchema();
-
-beforeEach(() => {
-  // The store's clock is the pipeline's: expiry must not depend on when the suite runs.
-  state = openStateDatabase(mkdtempSync(join(tmpdir(), 'pm-pipeline-')), { now: () => NOW.getTime() });
-});
-afterEach(() => state.close());
-
-function deps(rules: Rule[], overrides: Partial<OracleDependencies> = {}): OracleDependencies {
-  return {
-    fpStore: state.fpStore,
-    blockCounter: state.blockCounter,
-    fprHistory: state.fprHistory,
-    nonce,
-    rules,
-    schema: { actualSha256: schema.sha256, expectedPrefix: schema.sha256.slice(0, 16) },
-    metrics: new MemoryMetricsSink(),
-    toolVersion: '0.0.0-test',
-    clock: () => NOW,
-    ...overrides,
-  };
-}
+const pipeline = usePipelineState('pm-pipeline');
+const deps = pipeline.deps;
 
 function settings(overrides: Partial<OracleSettings> = {}): OracleSettings {
   return { ...DEFAULT_SETTINGS, ...overrides };
@@ -112,7 +50,7 @@ describe('runOracle', () => {
     const { report } = await runOracle({ artifacts: artifacts(), event: event({ dryRun: true }), settings: settings() }, deps([ruleReporting('MD-901', 'critical', 1)]));
     expect(report.machine_decision.outcome).toBe('warn');
     expect(report.machine_decision.reason).toBe('dry run: would block: 1 critical > 0 (default thresholds)');
-    expect(await state.blockCounter.get('acme/api#2026-11-23T16')).toBe(0);
+    expect(await pipeline.state.blockCounter.get('acme/api#2026-11-23T16')).toBe(0);
   });
 
   it('records a rule that throws as a critical finding and an evaluation error', async () => {
@@ -145,7 +83,7 @@ describe('runOracle', () => {
     const rules = [ruleReporting('MD-901', 'critical', 2)];
     const first = await runOracle({ artifacts: artifacts(), event: event(), settings: settings() }, deps(rules));
     const marked = first.events[0]!;
-    await state.fpStore.markFalsePositive(marked.eventId, { reviewer: 'alice', reason: 'generated code', markedAt: NOW.toISOString() });
+    await pipeline.state.fpStore.markFalsePositive(marked.eventId, { reviewer: 'alice', reason: 'generated code', markedAt: NOW.toISOString() });
     // Act
     const second = await runOracle({ artifacts: artifacts(), event: event(), settings: settings() }, deps(rules));
     // Assess
@@ -200,7 +138,7 @@ describe('runOracle', () => {
       const distinct: Rule = { ...base, evaluate: () => [{ key: `noisy-${i}`, title: 'noisy', evidence: [] }] };
       const run = await runOracle(input, deps([distinct], { newRunId: () => `run-${i}` }));
       const eventId = run.events[0]?.eventId;
-      if (eventId) await state.fpStore.markFalsePositive(eventId, { reviewer: 'bob', reason: 'noise', markedAt: NOW.toISOString() });
+      if (eventId) await pipeline.state.fpStore.markFalsePositive(eventId, { reviewer: 'bob', reason: 'noise', markedAt: NOW.toISOString() });
     }
     // A new finding key of the same rule is not suppressed, but the rule is demoted.
     const fresh: Rule = { ...base, evaluate: () => [{ key: 'new', title: 'new', evidence: [] }] };
@@ -213,7 +151,7 @@ describe('runOracle', () => {
 
   it('degrades to fp_store_unavailable and applies no suppression when the FP store fails', async () => {
     const broken: FpStore = {
-      ...state.fpStore,
+      ...pipeline.state.fpStore,
       ruleStats: async () => {
         throw new Error('disk I/O error');
       },
@@ -223,8 +161,8 @@ describe('runOracle', () => {
       recordEvents: async () => {
         throw new Error('disk I/O error');
       },
-      markFalsePositive: state.fpStore.markFalsePositive.bind(state.fpStore),
-      list: state.fpStore.list.bind(state.fpStore),
+      markFalsePositive: pipeline.state.fpStore.markFalsePositive.bind(pipeline.state.fpStore),
+      list: pipeline.state.fpStore.list.bind(pipeline.state.fpStore),
     };
     const { report, events } = await runOracle({ artifacts: artifacts(), event: event(), settings: settings() }, deps([ruleReporting('MD-901', 'low', 1)], { fpStore: broken }));
     expect(report.machine_decision.degraded).toBe(true);
