@@ -8,7 +8,11 @@ module.exports = {
   transform: {
     // Type checking is done once by `tsc -b` in `npm test`; jest only transpiles.
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+    // ESM-only packages (@noble/post-quantum for ML-DSA-44 and its @noble deps) become CommonJS for jest.
+    '/node_modules/@noble/.+\\.js$': '<rootDir>/test/esm-transform.js',
   },
+  // node_modules is not transformed, except the ESM-only @noble packages.
+  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   moduleNameMapper: {
     '^@phase-mirror/mirror-dissonance$': '<rootDir>/packages/mirror-dissonance/src/index.ts',
   },

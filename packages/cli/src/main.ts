@@ -13,6 +13,7 @@ import { processIo, type Io } from './io';
 import { BACKENDS, nonceStoreFor, withStores } from './stores';
 import { openWorkspace, type Workspace } from './workspace';
 import { calibrationAggregateCommand, calibrationIngestCommand, calibrationShowCommand } from './commands/calibration';
+import { registerLedgerCommands } from './ledger-commands';
 import { nonceRotateCommand, nonceStatusCommand, nonceVerifyCommand } from './commands/nonce';
 import { consentCheckCommand, consentGrantCommand, consentListCommand, consentRevokeCommand } from './commands/consent';
 
@@ -225,6 +226,8 @@ export function buildProgram(run: (action: Action) => void, io: Pick<Io, 'out' |
     (report: string, path: string | undefined, options: { format?: string } & StoreFlags & { config?: string }) =>
       run((io) => withNonceStore(io, path, options, (store, workspace) => nonceVerifyCommand(report, options, store, workspace, io))),
   );
+
+  registerLedgerCommands(program, run);
 
   const config = program.command('config').description('the configuration in force');
   config

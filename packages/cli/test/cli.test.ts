@@ -61,16 +61,19 @@ describe('phase-mirror analyze (built binary)', () => {
     expect(report.items).toEqual([]);
   });
 
-  it('gives the same report twice except run_id and timestamp', () => {
+  it('gives the same report twice except run_id, timestamp and the ledger block that records each run', () => {
     const root = copyFixture('planted');
     runCli(['analyze', '.', '-o', 'first.json'], { cwd: root });
     runCli(['analyze', '.', '-o', 'second.json'], { cwd: root });
+    const read = (file: string): DissonanceReport => JSON.parse(readFileSync(join(root, file), 'utf8')) as DissonanceReport;
     const strip = (file: string): unknown => {
-      const report = JSON.parse(readFileSync(join(root, file), 'utf8')) as DissonanceReport;
-      const { run_id: _runId, timestamp: _timestamp, ...meta } = report.meta;
-      return { ...report, meta };
+      const { run_id: _runId, timestamp: _timestamp, ledger: _ledger, ...meta } = read(file).meta;
+      return { ...read(file), meta };
     };
     expect(strip('second.json')).toEqual(strip('first.json'));
+    // Every decision is a new block of the repository's stream.
+    expect(read('first.json').meta.ledger?.height).toBe(0);
+    expect(read('second.json').meta.ledger?.height).toBe(1);
   });
 
   it('emits SARIF 2.1.0 and GitHub annotations', () => {

@@ -219,7 +219,7 @@ describe('help', () => {
     expect(result.code).toBe(0);
     const commandSection = result.stdout.slice(result.stdout.indexOf('Commands:'));
     const commands = [...commandSection.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(['analyze', 'drift', 'validate', 'baseline', 'fp', 'init', 'org-scan', 'consent', 'calibration', 'nonce', 'config', 'help']);
+    expect(commands).toEqual(['analyze', 'drift', 'validate', 'baseline', 'fp', 'init', 'org-scan', 'consent', 'calibration', 'nonce', 'ledger', 'governance-chain', 'audit-report', 'db', 'config', 'help']);
   });
 
   it('prints help and exits 3 without a command', async () => {

@@ -26,7 +26,7 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Code-point order: locale-independent, so sorting is the same on every machine. */
+/** UTF-16 code-unit order (JavaScript `<`): locale-independent, so sorting is the same on every machine. */
 export function compareCodePoints(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,7 +2,7 @@
 export * from './types';
 export * from './errors';
 export { sha256Hex, canonicalJson, compareCodePoints } from './hashing';
-export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedConfig, type StorageConfig, type NonceConfig } from './config/load-config';
+export { loadConfig, CONFIG_FILE, POLICY_FILES, DEFAULT_SETTINGS, type ResolvedConfig, type StorageConfig, type NonceConfig, type LedgerConfig } from './config/load-config';
 export { collectArtifacts, packageVersion, type CollectOptions } from './artifacts/collect';
 export { loadBranchProtection } from './artifacts/branch-protection';
 export { resolveEventContext, type EventFlags } from './artifacts/event-context';
@@ -98,3 +98,123 @@ export { parseOrgManifest, type OrgManifest } from './org/manifest';
 export { parseOrgScanFile, assertOrgScan } from './org/state-file';
 export type { OrgScan, RepositoryGovernanceState } from './org/state';
 export { DEFAULT_JOB_INTENTS } from './rules/job-intents';
+// The decision ledger (issue 6).
+export type { LedgerStore, SealedEpoch, EpochSignature, LedgerSettingKey } from './ledger/store';
+export {
+  buildBlock,
+  decodeBlockFields,
+  reportHash,
+  LEDGER_SCHEMA_VERSION,
+  type BlockFields,
+  type StoredBlock,
+  type LedgerAction,
+  type JournaledAction,
+} from './ledger/block';
+export { appendDecision, type AppendDecisionInput } from './ledger/append';
+export { activateDual, type DualActivationPlan } from './ledger/dual';
+export { journalAction } from './ledger/journal';
+// The DynamoDB ledger adapter for the Lambda hosts; its module loads the AWS SDK only when used.
+export { DynamoLedgerStore } from './store/aws/ledger-store';
+export { HASH_ALGORITHMS, type HashAlgorithmId } from './ledger/hash';
+export { merkleRoot, verifyInclusion, verifyConsistency } from './ledger/merkle';
+export {
+  sealEpochs,
+  planBackfill,
+  verifyEpochs,
+  verifyEpoch,
+  resolveEpochSize,
+  encodeEpochStatement,
+  decodeEpochStatement,
+  DEFAULT_EPOCH_SIZE,
+  type EpochStatement,
+  type PlannedEpoch,
+  type SealResult,
+  type EpochVerification,
+  type EpochFailure,
+} from './ledger/epochs';
+export {
+  Ed25519Signer,
+  MlDsa44Signer,
+  KmsEcdsaSigner,
+  KmsMlDsaSigner,
+  embeddedSigners,
+  embeddedPublicKeys,
+  verifyEpochSignature,
+  checkSignatures,
+  formatPublicKeys,
+  parsePublicKeys,
+  kmsClient,
+  EMBEDDED_ED25519_KEY_FILE,
+  EMBEDDED_ML_DSA_44_KEY_FILE,
+  type EpochSigner,
+  type EpochPublicKey,
+  type EpochSignatureAlgorithm,
+  type SignatureCheck,
+} from './ledger/signing';
+export { proveInclusion, proveConsistency, verifyProof, type InclusionProof, type ConsistencyProof, type LedgerProof, type ProofVerification } from './ledger/proofs';
+
+// Ledger audit: consensus rules, replay, drift radar, governance chain, audit report.
+export {
+  validateBlockStructure,
+  validateAttestationRoots,
+  validateBlock,
+  inspectBlock,
+  assertValidBlock,
+  describeViolation,
+  decodeStoredBlock,
+  LedgerRuleViolationError,
+  KNOWN_SCHEMA_VERSIONS,
+  BLOCK_HASH_ALGORITHMS,
+  type RuleViolation,
+  type ConsensusRule,
+  type DecodedBlock,
+  type BlockInspection,
+} from './ledger/consensus';
+export {
+  replayLedger,
+  readOnlyLedger,
+  walkStream,
+  trustVerifiedEpochs,
+  REPLAY_STRATEGIES,
+  DEFAULT_REPLAY_WINDOW,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayFailure,
+  type ReplayStrategy,
+  type ReplayStreamRange,
+  type EpochTrust,
+} from './ledger/replay';
+export {
+  runDriftRadar,
+  buildEvidencePack,
+  governanceSignalFor,
+  parseScanTypes,
+  parseGovernancePolicy,
+  formatGovernanceSignal,
+  DRIFT_SCAN_TYPES,
+  GOVERNANCE_POLICIES,
+  GOVERNANCE_EXIT_CODES,
+  type DriftScanType,
+  type GovernancePolicy,
+  type GovernanceSignal,
+  type SignalSeverity,
+  type DriftSignal,
+  type DriftRadarOptions,
+  type DriftRadarResult,
+  type EvidencePack,
+} from './ledger/drift-radar';
+export {
+  runGovernanceChain,
+  createGovernanceJobs,
+  formatGovernanceChain,
+  formatGovernanceChainLine,
+  formatPercent,
+  sha3AvailableInRuntime,
+  GOVERNANCE_JOB_ORDER,
+  type GovernanceJobs,
+  type GovernanceJobDeps,
+  type GovernanceChainResult,
+  type SchemaMigrationState,
+  type EpochCheck,
+} from './ledger/governance-chain';
+export { renderAuditReport, auditVerdict, parseReplayResults, parseDriftSignals, parseGovernanceChainResult, type AuditVerdict } from './ledger/audit-report';

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
+  appendDecision,
   BUILTIN_RULES,
   collectArtifacts,
   enabledRules,
@@ -105,6 +106,10 @@ export async function analyzeCommand(path: string | undefined, options: AnalyzeO
         toolVersion: packageVersion(),
       },
     );
+    // The last stage (DESIGN §3): the decision becomes a block of the repository's ledger stream.
+    // A failed append fails closed (exit 2): no report claims a decision the ledger does not hold.
+    const block = await appendDecision(stores.ledger, { report: oracle.report, repository: event.repository, mode: event.mode, commit: event.commitSha });
+    oracle.report.meta.ledger = { height: block.height, hash: block.hash };
     return { result: oracle, keyring };
   });
 

@@ -5,6 +5,7 @@
  */
 import {
   consentAllows,
+  journalAction,
   consentStateOf,
   describeConsentScope,
   InputError,
@@ -16,6 +17,7 @@ import {
   type ConsentRecord,
   type ConsentScope,
   type ConsentStore,
+  type LedgerStore,
 } from '@phase-mirror/mirror-dissonance';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
@@ -30,6 +32,8 @@ export interface ConsentScopeOptions {
 
 export interface ConsentStores {
   consent: ConsentStore;
+  /** Where grants and revocations are journaled for the ledger's next blocks (the CLI always gives it). */
+  ledger?: LedgerStore;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -72,6 +76,7 @@ export async function consentGrantCommand(
   const record = await flaggedAsync(() =>
     stores.consent.grant(scope, { grantedBy: options.by, grantedAt, ...(expiresAt !== undefined ? { expiresAt } : {}) }),
   );
+  await journalConsent(stores, scope, 'consent_grant', record.grantedBy, record.grantedAt, expiresAt === undefined ? 'no expiry' : `expires ${expiresAt}`);
   const expiry = record.expiresAt === undefined ? 'no expiry' : `expires ${record.expiresAt}`;
   io.out(`granted ${describeConsentScope(record)} by ${record.grantedBy} at ${record.grantedAt} (${expiry})`);
   return EXIT.OK;
@@ -90,6 +95,7 @@ export async function consentRevokeCommand(
   const scope = scopeFromFlags(options);
   requireActor(options.by);
   const record = await flaggedAsync(() => stores.consent.revoke(scope, { revokedBy: options.by, revokedAt: new Date().toISOString() }));
+  await journalConsent(stores, scope, 'consent_revoke', record.revokedBy ?? options.by, record.revokedAt ?? new Date().toISOString(), 'revoked');
   io.out(`revoked ${describeConsentScope(record)} by ${record.revokedBy} at ${record.revokedAt}`);
   return EXIT.OK;
 }
@@ -206,4 +212,23 @@ function describeEntry(entry: ConsentHistoryEntry): string {
   const where = entry.repository ?? 'org-wide';
   const expiry = entry.expiresAt === undefined ? '' : ` (expires ${entry.expiresAt})`;
   return `${entry.at}  ${entry.action}  ${entry.resource}  ${where}  by ${entry.actor}${expiry}`;
+}
+
+/** Journals a consent change for the ledger: the repository's stream, or every stream of the organisation. */
+async function journalConsent(
+  stores: ConsentStores,
+  scope: ConsentScope,
+  kind: 'consent_grant' | 'consent_revoke',
+  actor: string,
+  at: string,
+  detail: string,
+): Promise<void> {
+  if (stores.ledger === undefined) return;
+  await journalAction(stores.ledger, scope.repository !== undefined ? { repository: scope.repository } : { org: scope.orgId }, {
+    kind,
+    actor,
+    at,
+    subject: describeConsentScope(scope),
+    detail,
+  });
 }

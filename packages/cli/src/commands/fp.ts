@@ -1,4 +1,4 @@
-import { BUILTIN_RULES, UsageError, type FpEvent } from '@phase-mirror/mirror-dissonance';
+import { BUILTIN_RULES, journalAction, UsageError, type FpEvent } from '@phase-mirror/mirror-dissonance';
 import { withStores } from '../stores';
 import { EXIT } from '../exit-codes';
 import type { Io } from '../io';
@@ -43,6 +43,13 @@ export async function fpMarkCommand(
       reason: options.reason,
       ...(options.ticket ? { ticket: options.ticket } : {}),
       markedAt: new Date().toISOString(),
+    });
+    await journalAction(stores.ledger, { repository: event.repository }, {
+      kind: 'fp_mark',
+      actor: options.reviewer,
+      at: event.falsePositive?.markedAt ?? new Date().toISOString(),
+      subject: event.eventId,
+      detail: options.ticket ? `${options.reason} (${options.ticket})` : options.reason,
     });
     io.out(`marked ${event.eventId} (${event.ruleId}, finding ${event.findingId.slice(0, 12)}) as a false positive; later runs suppress this finding`);
     return EXIT.OK;

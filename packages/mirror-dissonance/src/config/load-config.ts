@@ -45,6 +45,17 @@ export interface ResolvedConfig {
   settings: OracleSettings;
   storage: StorageConfig;
   nonce: NonceConfig;
+  ledger: LedgerConfig;
+}
+
+/** Who signs sealed ledger epochs. */
+export interface LedgerConfig {
+  /** aws: ECC_NIST_P256 KMS key. */
+  signingKeyId?: string;
+  /** aws: ML_DSA_44 KMS key (optional second signature). */
+  mlDsaKeyId?: string;
+  /** embedded: also sign with ML-DSA-44. */
+  postQuantum: boolean;
 }
 
 /** The redaction nonce lifecycle (DESIGN §8). */
@@ -91,6 +102,7 @@ interface RawConfig {
     kmsKeyId?: string;
   };
   nonce?: { gracePeriodSeconds?: number };
+  ledger?: { signingKeyId?: string; mlDsaKeyId?: string; postQuantum?: boolean };
   rules?: { disabled?: string[]; options?: { jobIntents?: Record<string, { keywords: string[]; actions?: string[]; commands?: string[] }> } };
 }
 
@@ -191,6 +203,11 @@ export function loadConfig(root: string, explicitConfig?: string): ResolvedConfi
       ...(raw?.storage?.kmsKeyId !== undefined ? { kmsKeyId: raw.storage.kmsKeyId } : {}),
     },
     nonce: { gracePeriodMs: (raw?.nonce?.gracePeriodSeconds ?? DEFAULT_NONCE_GRACE_MS / 1000) * 1000 },
+    ledger: {
+      ...(raw?.ledger?.signingKeyId !== undefined ? { signingKeyId: raw.ledger.signingKeyId } : {}),
+      ...(raw?.ledger?.mlDsaKeyId !== undefined ? { mlDsaKeyId: raw.ledger.mlDsaKeyId } : {}),
+      postQuantum: raw?.ledger?.postQuantum ?? false,
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import type { BlockCounter, CalibrationStore, ConsentStore, FpStore, FprHistory 
 import { openStateDatabase } from './sqlite';
 import { FileNonceStore } from '../nonce/file-store';
 import type { NonceSecretStore } from '../nonce/store';
+import type { LedgerStore } from '../ledger/store';
 
 export interface Stores {
   backend: 'embedded' | 'aws';
@@ -21,6 +22,10 @@ export interface Stores {
   fprHistory: FprHistory;
   consent: ConsentStore;
   calibration: CalibrationStore;
+  /** The decision ledger: per-repository block streams, the action journal, sealed epochs. */
+  ledger: LedgerStore;
+  /** Schema migrations of the embedded database; absent on aws (DynamoDB tables have no versioned schema). */
+  migrationStatus?: () => { currentVersion: number; latestVersion: number; pending: { version: number }[] };
   /** The anonymizer salt: SSM `/guardian/<stage>/anonymizer_salt` (aws) or the state folder (embedded). */
   salt(): Promise<string>;
   /** The redaction nonce versions: SSM `/guardian/<stage>/redaction_nonce_v<N>` (aws) or the state folder (embedded). */
@@ -58,6 +63,8 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
       fprHistory: state.fprHistory,
       consent: state.consent,
       calibration: state.calibration,
+      ledger: state.ledger,
+      migrationStatus: () => state.migrations.status(),
       salt: async () => loadOrCreateEmbeddedSalt(options.stateDir),
       nonceStore: openNonceStore(storage, options),
       location: join(options.stateDir, 'state.db'),
@@ -66,7 +73,8 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
   }
   const settings = awsSettings(storage, options.env);
   // Required here: the adapters load the AWS SDK, which embedded runs never need.
-  const { DynamoBlockCounter, DynamoCalibrationStore, DynamoConsentStore, DynamoFprHistory, DynamoFpStore } = require('./aws') as typeof import('./aws');
+  const { DynamoBlockCounter, DynamoCalibrationStore, DynamoConsentStore, DynamoFprHistory, DynamoFpStore, DynamoLedgerStore } =
+    require('./aws') as typeof import('./aws');
   const client = dynamoDocumentClient(settings);
   const names = tableNames(storage);
   return {
@@ -76,6 +84,7 @@ export function openStores(storage: StorageConfig, options: { stateDir: string; 
     fprHistory: new DynamoFprHistory({ client, tableName: names.fprHistory }),
     consent: new DynamoConsentStore({ client, tableName: names.consent }),
     calibration: new DynamoCalibrationStore({ client, tableName: names.calibration }),
+    ledger: new DynamoLedgerStore({ client, tableName: names.ledger, epochsTableName: names.ledgerEpochs }),
     salt: () => loadSsmSalt(ssmClient(settings), storage.stage),
     nonceStore: openNonceStore(storage, options),
     location: `DynamoDB in ${settings.region}${settings.endpoint ? ` at ${settings.endpoint}` : ''} (tables ${Object.values(names).join(', ')})`,

@@ -25,3 +25,17 @@ export { DynamoBlockCounter } from './block-counter';
 export { DynamoFprHistory } from './fpr-history';
 export { DynamoConsentStore, consentCurrentKey, consentHistoryKey, type DynamoConsentStoreOptions } from './consent-store';
 export { DynamoCalibrationStore, type DynamoCalibrationStoreOptions } from './calibration-store';
+export {
+  DynamoLedgerStore,
+  LEDGER_KEY_DIGITS,
+  LEDGER_MAX_NUMBER,
+  LEDGER_INLINE_LEAF_BYTES,
+  LEDGER_LEAF_CHUNK_BYTES,
+  LEDGER_MAX_LEAF_BYTES,
+  ledgerStreamKey,
+  ledgerBlockKey,
+  ledgerEpochKey,
+  packLeaves,
+  unpackLeaves,
+  type DynamoLedgerStoreOptions,
+} from './ledger-store';

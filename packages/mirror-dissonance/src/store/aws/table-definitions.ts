@@ -30,7 +30,7 @@ export interface TableDefinition {
   timeToLiveAttribute?: 'expiresAt';
 }
 
-export type TableId = 'fpEvents' | 'consent' | 'blockCounter' | 'fprHistory' | 'calibration';
+export type TableId = 'fpEvents' | 'consent' | 'blockCounter' | 'fprHistory' | 'calibration' | 'ledger' | 'ledgerEpochs';
 
 /** The TTL attribute: the same name in code and tables (DESIGN §7). */
 export const TTL_ATTRIBUTE = 'expiresAt' as const;
@@ -77,6 +77,37 @@ export const TABLE_DEFINITIONS: Readonly<Record<TableId, TableDefinition>> = Obj
   calibration: {
     id: 'calibration',
     suffix: 'calibration',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalSecondaryIndexes: [],
+  },
+  /**
+   * The decision ledger (src/store/aws/ledger-store.ts), permanent: no TTL.
+   * One partition per stream, pk `repo#<repository>`, holding its blocks
+   * (sk `block#<height, 12 digits>`), the leaf chunks of blocks too large for
+   * one item (sk `leaves#<height>#<chunk, 3 digits>`), the action journal (sk
+   * `action#<seq, 12 digits>`) and the journal's sequence counter (sk
+   * `journal`); pk `ledger#repositories` lists the streams (sk
+   * `repo#<repository>`, written with block 0) and pk `ledger#settings`
+   * holds the ledger settings (sk `setting#<key>`). A block, its chunks and
+   * its stream's registration are written in one transaction, conditional on
+   * the height being free and the previous height existing.
+   */
+  ledger: {
+    id: 'ledger',
+    suffix: 'ledger',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalSecondaryIndexes: [],
+  },
+  /**
+   * Sealed epochs, permanent: pk `repo#<repository>`, sk `epoch#<number, 12 digits>`.
+   * A table of its own so the epoch sealer can be granted writes here and only
+   * reads on `ledger`, and the oracle the reverse.
+   */
+  ledgerEpochs: {
+    id: 'ledgerEpochs',
+    suffix: 'ledger-epochs',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
     globalSecondaryIndexes: [],

@@ -1,18 +1,21 @@
 /**
  * The embedded state database (DESIGN §7): one SQLite file,
  * `<stateDir>/state.db`, in WAL mode, holding the FP events, the block
- * counters and the FPR history behind the store ports.
+ * counters, the FPR history, consent, calibration and the ledger behind the
+ * store ports, and the schema migrations (`phase-mirror db`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import { DependencyError } from '../../errors';
+import { DependencyError, NotFoundError } from '../../errors';
+import type { LedgerStore } from '../../ledger/store';
 import type { BlockCounter, CalibrationStore, ConsentStore, FpStore, FprHistory } from '../ports';
 import { SqliteBlockCounter } from './block-counter';
 import { SqliteFpStore, type SqliteAdapterOptions } from './fp-store';
 import { SqliteFprHistory } from './fpr-history';
-import { appliedMigrations, runMigrations } from './migrations';
+import { SqliteLedgerStore } from './ledger-store';
+import { appliedMigrations, migrationStatus, rollbackMigrations, runMigrations, type MigrationStatus } from './migrations';
 import { guard } from './store-error';
 import { SqliteCalibrationStore } from './calibration-store';
 import { SqliteConsentStore } from './consent-store';
@@ -31,10 +34,31 @@ export interface StateDatabase {
   readonly fprHistory: FprHistory;
   readonly consent: ConsentStore;
   readonly calibration: CalibrationStore;
+  /** The decision ledger: block streams, action journal, sealed epochs, settings. */
+  readonly ledger: LedgerStore;
+  /** The schema: status, migrate, rollback (`phase-mirror db`). */
+  readonly migrations: StateMigrations;
   /** Connection settings and schema version, for diagnostics (`status`-style commands, tests). */
   info(): StateDatabaseInfo;
   /** Closes the connection; idempotent. Adapters throw STORE_FAILED afterwards. */
   close(): void;
+}
+
+/**
+ * Schema maintenance of an open state database. After a rollback, adapters
+ * whose tables were dropped fail with STORE_FAILED until the database is
+ * migrated and reopened.
+ */
+export interface StateMigrations {
+  /** Applied migrations (with times) and pending ones; changes nothing. */
+  status(): MigrationStatus;
+  /** Applies every pending migration; returns their versions (empty when current). */
+  migrate(): number[];
+  /**
+   * Rolls back to `toVersion`; returns the versions rolled back, newest first.
+   * Refuses to destroy data unless `force` (see rollbackMigrations).
+   */
+  rollback(toVersion: number, options?: { force?: boolean }): number[];
 }
 
 export interface StateDatabaseInfo {
@@ -50,6 +74,20 @@ export interface OpenStateDatabaseOptions extends SqliteAdapterOptions {
    * @default BUSY_TIMEOUT_MS (5000)
    */
   busyTimeoutMs?: number;
+  /**
+   * Bring the schema to the latest version on open. With false the schema is
+   * left as it is (`db status`, `db rollback`) and each adapter is prepared
+   * when its property is first read, which throws STORE_FAILED while its
+   * tables are missing.
+   * @default true
+   */
+  migrate?: boolean;
+  /**
+   * Create the state directory and database when missing. With false a
+   * missing database is a NotFoundError (NOT_FOUND) naming the file.
+   * @default true
+   */
+  create?: boolean;
 }
 
 /**
@@ -60,6 +98,7 @@ export interface OpenStateDatabaseOptions extends SqliteAdapterOptions {
  */
 export function openStateDatabase(stateDir: string, options: OpenStateDatabaseOptions = {}): StateDatabase {
   const file = path.join(stateDir, STATE_DB_FILE);
+  if (options.create === false) return openStateDatabaseAt(file, options);
   guard(file, 'create state directory', () => {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     try {
@@ -77,21 +116,48 @@ export function openStateDatabase(stateDir: string, options: OpenStateDatabaseOp
  * foreign keys, then runs the migrations.
  */
 export function openStateDatabaseAt(file: string, options: OpenStateDatabaseOptions = {}): StateDatabase {
-  const db = guard(file, 'open', () => new BetterSqlite3(file, { fileMustExist: false }));
+  if (options.create === false && file !== ':memory:' && !guard(file, 'open', () => fs.existsSync(file))) {
+    throw new NotFoundError('NOT_FOUND', `no state database at ${file}`, { location: { file }, context: { file, operation: 'open' } });
+  }
+  const db = guard(file, 'open', () => new BetterSqlite3(file, { fileMustExist: options.create === false }));
   try {
     configure(db, file, options.busyTimeoutMs ?? BUSY_TIMEOUT_MS);
-    runMigrations(db, file);
+    const migrate = options.migrate !== false;
+    if (migrate) runMigrations(db, file);
     const adapterOptions: SqliteAdapterOptions = options.now === undefined ? {} : { now: options.now };
-    const fpStore = new SqliteFpStore(db, file, adapterOptions);
-    const blockCounter = new SqliteBlockCounter(db, file, adapterOptions);
-    const fprHistory = new SqliteFprHistory(db, file);
+    const fpStore = once(() => new SqliteFpStore(db, file, adapterOptions));
+    const blockCounter = once(() => new SqliteBlockCounter(db, file, adapterOptions));
+    const fprHistory = once(() => new SqliteFprHistory(db, file));
+    const consent = once(() => new SqliteConsentStore(db, file));
+    const calibration = once(() => new SqliteCalibrationStore(db, file));
+    const ledger = once(() => new SqliteLedgerStore(db, file, adapterOptions));
+    // A migrated database prepares every adapter now, so a broken schema fails at open.
+    if (migrate) for (const make of [fpStore, blockCounter, fprHistory, consent, calibration, ledger]) make();
     return {
       file,
-      fpStore,
-      blockCounter,
-      fprHistory,
-      consent: new SqliteConsentStore(db, file),
-      calibration: new SqliteCalibrationStore(db, file),
+      get fpStore() {
+        return fpStore();
+      },
+      get blockCounter() {
+        return blockCounter();
+      },
+      get fprHistory() {
+        return fprHistory();
+      },
+      get consent() {
+        return consent();
+      },
+      get calibration() {
+        return calibration();
+      },
+      get ledger() {
+        return ledger();
+      },
+      migrations: {
+        status: () => migrationStatus(db, file),
+        migrate: () => runMigrations(db, file),
+        rollback: (toVersion, rollbackOptions = {}) => rollbackMigrations(db, file, toVersion, { force: rollbackOptions.force === true }),
+      },
       info: () =>
         guard(file, 'read settings', () => ({
           journalMode: String(db.pragma('journal_mode', { simple: true })),
@@ -107,6 +173,12 @@ export function openStateDatabaseAt(file: string, options: OpenStateDatabaseOpti
     db.close();
     throw error;
   }
+}
+
+/** `make` called at most once; later calls return its first result. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
 
 function configure(db: Database, file: string, busyTimeoutMs: number): void {

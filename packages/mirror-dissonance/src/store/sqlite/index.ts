@@ -6,6 +6,7 @@ export {
   BUSY_TIMEOUT_MS,
   type StateDatabase,
   type StateDatabaseInfo,
+  type StateMigrations,
   type OpenStateDatabaseOptions,
 } from './database';
 export { SqliteFpStore, FP_EVENT_RETENTION_MS, type SqliteAdapterOptions } from './fp-store';
@@ -13,5 +14,18 @@ export { SqliteBlockCounter } from './block-counter';
 export { SqliteFprHistory } from './fpr-history';
 export { SqliteConsentStore } from './consent-store';
 export { SqliteCalibrationStore } from './calibration-store';
-export { MIGRATIONS, LATEST_SCHEMA_VERSION, runMigrations, appliedMigrations, type Migration } from './migrations';
+export { SqliteLedgerStore, LEDGER_SETTING_KEYS, encodeLeaves, decodeLeaves } from './ledger-store';
+export {
+  MIGRATIONS,
+  LATEST_SCHEMA_VERSION,
+  runMigrations,
+  appliedMigrations,
+  rollbackMigrations,
+  migrationStatus,
+  type Migration,
+  type MigrationStatus,
+  type AppliedMigration,
+  type PendingMigration,
+  type RollbackOptions,
+} from './migrations';
 export { storeFailure } from './store-error';
