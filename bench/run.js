@@ -10,6 +10,7 @@ const { benchAnalyze } = require('./analyze');
 const { benchGovernance } = require('./governance');
 const { benchStores } = require('./stores');
 const { benchRedaction } = require('./redaction');
+const { benchLedger } = require('./ledger');
 
 const resultsDir = join(__dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -29,6 +30,7 @@ const analyze = benchAnalyze(workDir);
 const governance = await benchGovernance(join(workDir, 'governance'));
 const stores = await benchStores(join(workDir, 'stores'));
 const redaction = await benchRedaction();
+const ledger = await benchLedger();
 const summary = {
   timestamp: new Date().toISOString(),
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
@@ -42,6 +44,7 @@ const summary = {
   governance,
   stores,
   redaction,
+  ledger,
 };
 writeFileSync(join(resultsDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(JSON.stringify(summary, null, 2));
