@@ -111,9 +111,11 @@ describe('the CLI on the aws backend (DynamoDB on the emulator)', () => {
   });
 
   it('degrades when the tables are missing: no suppression, the breaker not applied, the block stands', async () => {
-    // Prepare: the same emulator (SSM answers) but tables that do not exist.
+    // Prepare: the same emulator (SSM answers) but state tables that do not exist; the ledger's exist
+    // (a ledger that cannot be appended fails the run closed: see the next test).
     const root = copyFixture('planted');
-    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(emulatorEndpoint(), uniqueTableNames('missing'))}`);
+    const missing = { ...uniqueTableNames('missing'), ledger: names.ledger, ledgerEpochs: names.ledgerEpochs };
+    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(emulatorEndpoint(), missing)}`);
     // Act
     const analyzed = await run(root, ['analyze', '.']);
     const consent = await run(root, ['consent', 'check', '.', '--org', 'acme', '--resource', 'fp_metrics']);
@@ -126,6 +128,16 @@ describe('the CLI on the aws backend (DynamoDB on the emulator)', () => {
     // Consent errors deny.
     expect(consent.code).toBe(1);
     expect(consent.stdout.trim()).toBe('error');
+  }, 120_000);
+
+  it('does not decide when the ledger table is missing: exit 2 naming the table, no report', async () => {
+    const root = copyFixture('planted');
+    const noLedger = { ...names, ledger: uniqueTableNames('missing').ledger };
+    writeFileSync(join(root, '.phase-mirror.yml'), `${readFileSync(join(root, '.phase-mirror.yml'), 'utf8')}${storageYaml(emulatorEndpoint(), noLedger)}`);
+    const analyzed = await run(root, ['analyze', '.']);
+    expect(analyzed.code).toBe(2);
+    expect(analyzed.stderr).toContain(noLedger.ledger);
+    expect(() => readFileSync(join(root, 'dissonance_report.json'))).toThrow();
   }, 120_000);
 
   it('does not decide when the emulator is unreachable: no nonce, exit 2 naming the parameter path, no report', async () => {
