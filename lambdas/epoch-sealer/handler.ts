@@ -34,7 +34,13 @@ export interface SealerResponse {
   sealedConcurrently: number;
 }
 
-export async function handler(_event: unknown, env: NodeJS.ProcessEnv = process.env): Promise<SealerResponse> {
+/** The Lambda entry point: Lambda calls it as (event, context), so the environment is read here. */
+export function handler(event: unknown): Promise<SealerResponse> {
+  return sealFromEnvironment(event, process.env);
+}
+
+/** One sealing run configured by `env` (tests give their own). */
+export async function sealFromEnvironment(_event: unknown, env: NodeJS.ProcessEnv): Promise<SealerResponse> {
   const sink = new PowertoolsMetricsSink(metrics);
   try {
     const region = requiredEnv(env, 'AWS_REGION');

@@ -35,7 +35,13 @@ export interface RotationResponse {
   deleted: number[];
 }
 
-export async function handler(_event: unknown, env: NodeJS.ProcessEnv = process.env): Promise<RotationResponse> {
+/** The Lambda entry point: Lambda calls it as (event, context), so the environment is read here. */
+export function handler(event: unknown): Promise<RotationResponse> {
+  return rotateFromEnvironment(event, process.env);
+}
+
+/** One rotation configured by `env` (tests give their own). */
+export async function rotateFromEnvironment(_event: unknown, env: NodeJS.ProcessEnv): Promise<RotationResponse> {
   const sink = new PowertoolsMetricsSink(metrics);
   let store: SsmNonceStore;
   let gracePeriodMs: number;

@@ -11,7 +11,7 @@ import {
   KmsEcdsaSigner,
   verifyEpochs,
 } from '@phase-mirror/mirror-dissonance';
-import { handler } from '../../lambdas/epoch-sealer/handler';
+import { sealFromEnvironment } from '../../lambdas/epoch-sealer/handler';
 import { emulatorEndpoint, useSuiteTables } from '../../packages/mirror-dissonance/test/integration/tables';
 import { reportWithSnippets } from '../../packages/mirror-dissonance/test/nonce/reports';
 
@@ -55,8 +55,8 @@ describe('the epoch-sealer Lambda handler on the emulator', () => {
     };
 
     // Act
-    const first = await handler({ source: 'aws.scheduler' }, env);
-    const second = await handler({ source: 'aws.scheduler' }, env);
+    const first = await sealFromEnvironment({ source: 'aws.scheduler' }, env);
+    const second = await sealFromEnvironment({ source: 'aws.scheduler' }, env);
 
     // Assess
     expect(first.sealed.map((e) => [e.number, e.startHeight, e.endHeight])).toEqual([
@@ -72,7 +72,7 @@ describe('the epoch-sealer Lambda handler on the emulator', () => {
 
   it('fails and counts the failure when the signing key is missing', async () => {
     const env = { AWS_REGION: region, PHASE_MIRROR_STAGE: 'test', LEDGER_TABLE: tables.names.ledger, LEDGER_EPOCHS_TABLE: tables.names.ledgerEpochs };
-    await expect(handler({}, env)).rejects.toMatchObject({ message: expect.stringContaining('EPOCH_SIGNING_KEY_ID') });
+    await expect(sealFromEnvironment({}, env)).rejects.toMatchObject({ message: expect.stringContaining('EPOCH_SIGNING_KEY_ID') });
     expect(output).toMatch(/"EpochSealFailure":1/);
   });
 });

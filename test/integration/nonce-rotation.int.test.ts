@@ -27,7 +27,7 @@ import {
   SsmNonceStore,
   verifyReportSnippets,
 } from '@phase-mirror/mirror-dissonance';
-import { handler } from '../../lambdas/nonce-rotation/handler';
+import { rotateFromEnvironment } from '../../lambdas/nonce-rotation/handler';
 import { emulatorEndpoint } from '../../packages/mirror-dissonance/test/integration/tables';
 import { reportWithSnippets } from '../../packages/mirror-dissonance/test/nonce/reports';
 
@@ -111,8 +111,8 @@ describe('the nonce-rotation Lambda handler on the emulator', () => {
     const before = captured.length;
 
     // Act
-    const first = await handler({ source: 'aws.scheduler' }, lambdaEnv(stage));
-    const second = await handler({ source: 'aws.scheduler' }, lambdaEnv(stage));
+    const first = await rotateFromEnvironment({ source: 'aws.scheduler' }, lambdaEnv(stage));
+    const second = await rotateFromEnvironment({ source: 'aws.scheduler' }, lambdaEnv(stage));
 
     // Assess
     expect(first).toEqual({ outcome: 'created', version: 1, deleted: [] });
@@ -135,14 +135,14 @@ describe('the nonce-rotation Lambda handler on the emulator', () => {
   it('fails, counting a failed rotation, when the KMS key is not configured', async () => {
     const before = captured.length;
     const env = { ...lambdaEnv(uniqueStage()), NONCE_KMS_KEY_ID: '' };
-    await expect(handler({}, env)).rejects.toMatchObject({ message: expect.stringContaining('NONCE_KMS_KEY_ID') });
+    await expect(rotateFromEnvironment({}, env)).rejects.toMatchObject({ message: expect.stringContaining('NONCE_KMS_KEY_ID') });
     expect(captured.slice(before)).toMatch(/"NonceRotation":1[^\n]*"outcome":"failure"|"outcome":"failure"[^\n]*"NonceRotation":1/);
   });
 
   it('verifies 50 reports/s for 30 s across two scheduled rotations with zero failures', async () => {
     // Prepare: v1, a verifier with a warm cache, and a snippet branded before any rotation
     const stage = uniqueStage();
-    await handler({}, lambdaEnv(stage));
+    await rotateFromEnvironment({}, lambdaEnv(stage));
     const store = new SsmNonceStore({ client: ssm, stage });
     const verifier = watchedLoader(new NonceLoader({ store }));
     const early = new Redactor((await watchedLoader(new NonceLoader({ store })).keyring()).signing).redact('api_key = AKIAABCDEFGHIJKLMNOP');
@@ -158,7 +158,7 @@ describe('the nonce-rotation Lambda handler on the emulator', () => {
     // Act
     for (let tick = 0; tick < total; tick++) {
       // The scheduler fires mid-stream, concurrently with the verifications.
-      if (tick === 500 || tick === 1000) rotations.push(handler({ source: 'aws.scheduler' }, lambdaEnv(stage)));
+      if (tick === 500 || tick === 1000) rotations.push(rotateFromEnvironment({ source: 'aws.scheduler' }, lambdaEnv(stage)));
       // A new signing process (a fresh CLI run or a cold Lambda) every half second.
       if (tick % 25 === 0) signer = watchedLoader(new NonceLoader({ store }));
       const { signing } = await signer.keyring();
@@ -182,7 +182,7 @@ describe('the nonce-rotation Lambda handler on the emulator', () => {
   it('produces a degraded report (ssm_unreachable) when SSM goes away behind a cache younger than 1 h', async () => {
     // Prepare
     const stage = uniqueStage();
-    await handler({}, lambdaEnv(stage));
+    await rotateFromEnvironment({}, lambdaEnv(stage));
     const dead = new SSMClient({ endpoint: 'http://127.0.0.1:9', region, maxAttempts: 1 });
     let client: SSMClient = ssm;
     const switchable = { send: (command: never) => client.send(command) } as unknown as SSMClient;

@@ -5,7 +5,7 @@
  */
 import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler } from '../../lambdas/nonce-rotation/handler';
+import { handler, rotateFromEnvironment } from '../../lambdas/nonce-rotation/handler';
 
 const ssm = mockClient(SSMClient);
 let output = '';
@@ -49,7 +49,7 @@ describe('nonce-rotation handler', () => {
     ssm.on(PutParameterCommand).resolves({ Version: 1 });
 
     // Act
-    const response = await handler({ source: 'aws.scheduler' }, env);
+    const response = await rotateFromEnvironment({ source: 'aws.scheduler' }, env);
 
     // Assess
     expect(response).toEqual({ outcome: 'created', version: 1, deleted: [] });
@@ -75,7 +75,7 @@ describe('nonce-rotation handler', () => {
     ssm.on(DeleteParameterCommand).resolves({});
 
     // Act
-    const response = await handler({}, { ...env, NONCE_GRACE_SECONDS: '7200' });
+    const response = await rotateFromEnvironment({}, { ...env, NONCE_GRACE_SECONDS: '7200' });
 
     // Assess
     expect(response).toMatchObject({ outcome: 'created', version: 3, previousVersion: 2, deleted: [1] });
@@ -87,7 +87,7 @@ describe('nonce-rotation handler', () => {
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [parameter(1, new Date())] });
     ssm.on(PutParameterCommand).rejects(Object.assign(new Error('exists'), { name: 'ParameterAlreadyExists' }));
 
-    const response = await handler({}, env);
+    const response = await rotateFromEnvironment({}, env);
 
     expect(response).toEqual({ outcome: 'lost_race', version: 2, previousVersion: 1, previousValidUntil: expect.any(String), deleted: [] });
     expect(lines()).toEqual(expect.arrayContaining([expect.objectContaining({ NonceRotation: 1, outcome: 'success' })]));
@@ -96,7 +96,7 @@ describe('nonce-rotation handler', () => {
   it('rethrows an SSM failure after counting a failed rotation and logging the cause', async () => {
     ssm.on(GetParametersByPathCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
-    await expect(handler({}, env)).rejects.toMatchObject({ code: 'NONCE_STORE_UNREACHABLE' });
+    await expect(rotateFromEnvironment({}, env)).rejects.toMatchObject({ code: 'NONCE_STORE_UNREACHABLE' });
 
     expect(lines()).toEqual(
       expect.arrayContaining([
@@ -114,8 +114,29 @@ describe('nonce-rotation handler', () => {
     ['NONCE_GRACE_SECONDS', { ...env, NONCE_GRACE_SECONDS: '30' }],
     ['NONCE_GRACE_SECONDS', { ...env, NONCE_GRACE_SECONDS: 'one hour' }],
   ])('fails on a bad %s, naming it, counting a failed rotation and calling nothing', async (variable, badEnv) => {
-    await expect(handler({}, badEnv)).rejects.toMatchObject({ message: expect.stringContaining(variable) });
+    await expect(rotateFromEnvironment({}, badEnv)).rejects.toMatchObject({ message: expect.stringContaining(variable) });
     expect(lines()).toEqual(expect.arrayContaining([expect.objectContaining({ NonceRotation: 1, outcome: 'failure' })]));
     expect(ssm.calls()).toHaveLength(0);
   });
+
+  it('reads its configuration from the process environment when Lambda calls it with (event, context)', async () => {
+    // Prepare
+    ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      // Act
+      const context = { functionName: 'phase-mirror-nonce-rotation', awsRequestId: 'r-1' };
+      const response = await (handler as (event: unknown, context: unknown) => Promise<unknown>)({ source: 'aws.scheduler' }, context);
+
+      // Assess
+      expect(response).toEqual({ outcome: 'created', version: 1, deleted: [] });
+      expect(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input.Name).toBe('/guardian/prod/redaction_nonce_v1');
+    } finally {
+      for (const key of Object.keys(env)) if (saved[key] === undefined) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
 });
+

@@ -43,6 +43,7 @@ function eventOptions(command: Command): Command {
     .addOption(backendOption())
     .option('-o, --output <file>', 'report file', 'dissonance_report.json')
     .option('--sarif <file>', 'also write SARIF 2.1.0 to this file (for code-scanning upload)')
+    .option('--remote <function>', 'run the oracle in this Lambda function (name or ARN): send the collected artifacts (at most 5 MB), needs only lambda:InvokeFunction')
     .addOption(new Option('-f, --format <format>', 'stdout format').choices(REPORT_FORMATS as unknown as string[]).default('text'));
 }
 

@@ -218,3 +218,36 @@ export {
   type EpochCheck,
 } from './ledger/governance-chain';
 export { renderAuditReport, auditVerdict, parseReplayResults, parseDriftSignals, parseGovernanceChainResult, type AuditVerdict } from './ledger/audit-report';
+
+// Remote analysis (issue 7): the request/response contract of `analyze --remote` and the oracle Lambda.
+export {
+  REMOTE_PROTOCOL_VERSION,
+  MAX_REMOTE_PAYLOAD_BYTES,
+  type SerializedArtifacts,
+  type RemoteAnalyzeRequest,
+  type RemoteAnalyzeResponse,
+  type RemoteAnalyzeRejection,
+  type RemoteAnalyzeAnswer,
+  type RemoteFpEvent,
+  type RemoteLedgerEntry,
+} from './remote/contract';
+export {
+  toRemoteRequest,
+  serializeRequest,
+  serializeArtifacts,
+  parseRequest,
+  assertPayloadSize,
+  payloadBytes,
+  formatBytes,
+  type ParsedRemoteRequest,
+} from './remote/request';
+export { buildResponse, buildRejection, parseResponse, remoteFailure, remoteFailureMessage } from './remote/response';
+export { invokeRemoteAnalysis, assertFunctionName, LAMBDA_FUNCTION_NAME, type RemoteInvokeOptions } from './remote/invoke';
+// The governance cache (baseline-loader Lambda); its module loads the AWS SDK only when used.
+export {
+  DynamoGovernanceCache,
+  governanceBaselineKey,
+  governanceQuarantineKey,
+  type BaselineRecord,
+  type QuarantineRecord,
+} from './store/aws/governance-cache';

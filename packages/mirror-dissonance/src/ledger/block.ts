@@ -18,7 +18,7 @@ import { canonicalJson, sha256Hex } from '../hashing';
 import type { DissonanceReport } from '../types';
 import { decodeRecord, encodeRecord, type Field } from './encoding';
 import { digest, ZERO_HASH, type DigestAlgorithm, type HashAlgorithmId } from './hash';
-import { merkleRoot } from './merkle';
+import { leafHash, merkleRoot, nodeHash } from './merkle';
 
 export const LEDGER_SCHEMA_VERSION = 1;
 
@@ -157,14 +157,46 @@ export interface AttestationRoots {
   composite_root: string;
 }
 
+/** Per algorithm: the empty tree's root (every block without journaled actions has it as ui_root) and its leaf hash. */
+const EMPTY_ROOTS = new Map<DigestAlgorithm, { root: Buffer; leaf: Buffer }>();
+
+function emptyRoot(algorithm: DigestAlgorithm): { root: Buffer; leaf: Buffer } {
+  let entry = EMPTY_ROOTS.get(algorithm);
+  if (entry === undefined) {
+    const root = merkleRoot(algorithm, []);
+    entry = { root, leaf: leafHash(algorithm, root) };
+    EMPTY_ROOTS.set(algorithm, entry);
+  }
+  return entry;
+}
+
+/**
+ * MTH over attestation leaves; the empty tree's root (the UI root of every
+ * block without journaled actions) is computed once and shared.
+ * @internal callers must not modify the returned Buffer.
+ */
+export function attestationRootOf(algorithm: DigestAlgorithm, leaves: readonly Buffer[]): Buffer {
+  return leaves.length === 0 ? emptyRoot(algorithm).root : merkleRoot(algorithm, leaves);
+}
+
+/**
+ * `composite_root` = MTH([reasoning, ui]) = H(0x01 ‖ H(0x00 ‖ reasoning) ‖ H(0x00 ‖ ui)),
+ * with the leaf hash of the empty UI root (the common case) computed once.
+ */
+export function compositeRoot(algorithm: DigestAlgorithm, reasoning: Buffer, ui: Buffer): Buffer {
+  const empty = emptyRoot(algorithm);
+  const right = ui.equals(empty.root) ? empty.leaf : leafHash(algorithm, ui);
+  return nodeHash(algorithm, leafHash(algorithm, reasoning), right);
+}
+
 /** The three attestation roots under one digest algorithm. */
 export function attestationRoots(algorithm: DigestAlgorithm, reasoningLeaves: readonly Buffer[], uiLeaves: readonly Buffer[]): AttestationRoots {
-  const reasoning = merkleRoot(algorithm, reasoningLeaves);
-  const ui = merkleRoot(algorithm, uiLeaves);
+  const reasoning = attestationRootOf(algorithm, reasoningLeaves);
+  const ui = attestationRootOf(algorithm, uiLeaves);
   return {
     reasoning_root: reasoning.toString('hex'),
     ui_root: ui.toString('hex'),
-    composite_root: merkleRoot(algorithm, [reasoning, ui]).toString('hex'),
+    composite_root: compositeRoot(algorithm, reasoning, ui).toString('hex'),
   };
 }
 

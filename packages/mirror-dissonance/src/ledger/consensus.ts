@@ -15,7 +15,9 @@
  */
 import { IntegrityError } from '../errors';
 import {
+  attestationRootOf,
   BLOCK_FIELD_ORDER,
+  compositeRoot,
   encodeBlockFields,
   LEDGER_SCHEMA_VERSION,
   type BlockFields,
@@ -23,7 +25,6 @@ import {
 } from './block';
 import { decodeRecord, EncodingError, fieldAtOffset, type FieldValue } from './encoding';
 import { digest, isHashAlgorithmId, ZERO_HASH, type DigestAlgorithm } from './hash';
-import { merkleRoot } from './merkle';
 
 /** Schema versions this code can validate. */
 export const KNOWN_SCHEMA_VERSIONS: readonly number[] = [LEDGER_SCHEMA_VERSION];
@@ -298,7 +299,8 @@ function structureViolations(
   const num = (name: string): number | undefined => (typeof raw.get(name) === 'number' ? (raw.get(name) as number) : undefined);
   const hex = (name: string): string | undefined => {
     const value = raw.get(name);
-    return Buffer.isBuffer(value) && value.length === 32 ? value.toString('hex') : undefined;
+    // `values` already holds the hex of every bytes field.
+    return Buffer.isBuffer(value) && value.length === 32 ? (values[name] as string) : undefined;
   };
 
   // Values.
@@ -311,7 +313,7 @@ function structureViolations(
   const outcome = str('outcome');
   if (outcome !== undefined && !OUTCOMES.has(outcome)) at('field_value', 'outcome', `outcome ${JSON.stringify(outcome)} is not pass, warn or block`, 'pass|warn|block', outcome);
   const timestamp = str('timestamp');
-  const time = timestamp === undefined ? Number.NaN : Date.parse(timestamp);
+  const time = timestamp === undefined ? Number.NaN : parseTime(timestamp);
   if (timestamp !== undefined && (!ISO_UTC.test(timestamp) || Number.isNaN(time))) {
     at('field_value', 'timestamp', `timestamp ${JSON.stringify(timestamp)} is not an ISO 8601 UTC date-time`, 'YYYY-MM-DDTHH:MM:SS(.fff)Z', timestamp);
   }
@@ -367,7 +369,7 @@ function structureViolations(
     if (!dual && algorithm !== undefined && previous.fields.hash_algorithm === 'dual-v1') {
       at('hash_algorithm', 'hash_algorithm', `block ${previous.height} is dual-v1: a stream never goes back to ${algorithm}`, 'dual-v1', algorithm);
     }
-    const previousTime = Date.parse(previous.fields.timestamp);
+    const previousTime = parseTime(previous.fields.timestamp);
     if (!Number.isNaN(time) && !Number.isNaN(previousTime) && time < previousTime) {
       at('timestamp', 'timestamp', `timestamp is earlier than block ${previous.height}'s`, `>= ${previous.fields.timestamp}`, timestamp);
     }
@@ -377,10 +379,10 @@ function structureViolations(
     }
   }
 
-  // The stored columns must be the decoded bytes, field by field.
+  // The stored columns must be the decoded bytes, field by field: every defined column (in its order), then the
+  // names only the bytes hold.
   const columns = block.fields as unknown as Record<string, unknown>;
-  const columnNames = new Set([...Object.keys(columns).filter((name) => columns[name] !== undefined), ...names]);
-  for (const name of columnNames) {
+  const compare = (name: string): void => {
     const fromBytes = values[name];
     const column = columns[name];
     if (fromBytes !== column) {
@@ -392,8 +394,20 @@ function structureViolations(
             : `stored column ${name} differs from the canonical bytes`;
       at('column', name, message, fromBytes, column);
     }
-  }
+  };
+  const columnNames = Object.keys(columns);
+  for (const name of columnNames) if (columns[name] !== undefined) compare(name);
+  for (const name of names) if (!(Object.prototype.hasOwnProperty.call(columns, name) && columns[name] !== undefined)) compare(name);
   return out;
+}
+
+/** Date.parse, remembering the last answer: replay parses each block's timestamp again as the next block's predecessor. */
+let lastParsed: { text: string; time: number } | undefined;
+function parseTime(text: string): number {
+  if (lastParsed !== undefined && lastParsed.text === text) return lastParsed.time;
+  const time = Date.parse(text);
+  lastParsed = { text, time };
+  return time;
 }
 
 function attestationViolations(block: StoredBlock, decoded: DecodedBlock): RuleViolation[] {
@@ -439,14 +453,14 @@ function attestationViolations(block: StoredBlock, decoded: DecodedBlock): RuleV
     const composite = stored(compositeField);
     const label = algorithm === 'sha256' ? 'SHA-256' : 'SHA3-256';
     if (reasoning !== undefined) {
-      const expected = rootOf(algorithm, block.reasoningLeaves);
+      const expected = attestationRootOf(algorithm, block.reasoningLeaves);
       if (!expected.equals(reasoning)) {
         checkLeaves('reasoning_leaves', block.reasoningLeaves);
         at('attestation_root', reasoningField, `${label} root of the ${block.reasoningLeaves.length} stored finding leaves differs`, expected.toString('hex'), reasoning.toString('hex'));
       }
     }
     if (ui !== undefined) {
-      const expected = rootOf(algorithm, block.uiLeaves);
+      const expected = attestationRootOf(algorithm, block.uiLeaves);
       if (!expected.equals(ui)) {
         checkLeaves('ui_leaves', block.uiLeaves);
         at('attestation_root', uiField, `${label} root of the ${block.uiLeaves.length} stored action leaves differs`, expected.toString('hex'), ui.toString('hex'));
@@ -454,20 +468,13 @@ function attestationViolations(block: StoredBlock, decoded: DecodedBlock): RuleV
     }
     // The composite root commits to the two roots the block states; each of them is checked against its leaves above.
     if (composite !== undefined && reasoning !== undefined && ui !== undefined) {
-      const expected = merkleRoot(algorithm, [reasoning, ui]);
+      const expected = compositeRoot(algorithm, reasoning, ui);
       if (!expected.equals(composite)) {
         at('attestation_root', compositeField, `${label} composite root is not the root over the stated reasoning and UI roots`, expected.toString('hex'), composite.toString('hex'));
       }
     }
   }
   return out;
-}
-
-const EMPTY_ROOTS: Readonly<Record<DigestAlgorithm, Buffer>> = { sha256: merkleRoot('sha256', []), 'sha3-256': merkleRoot('sha3-256', []) };
-
-/** MTH over the leaves; the empty tree's root (every block without journaled actions) is computed once. */
-function rootOf(algorithm: DigestAlgorithm, leaves: readonly Buffer[]): Buffer {
-  return leaves.length === 0 ? EMPTY_ROOTS[algorithm] : merkleRoot(algorithm, leaves);
 }
 
 function hasKind(value: FieldValue, kind: FieldKind): boolean {

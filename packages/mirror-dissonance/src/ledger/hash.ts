@@ -4,6 +4,7 @@
  * with both. Blocks below the dual activation height are `sha256-v1`; from it
  * on, `dual-v1`. Both digests come from Node's OpenSSL (no JS hashing).
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 export type DigestAlgorithm = 'sha256' | 'sha3-256';
@@ -25,11 +26,41 @@ export function isHashAlgorithmId(value: unknown): value is HashAlgorithmId {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(HASH_ALGORITHMS, value);
 }
 
+type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer;
+
+/**
+ * `crypto.hash` (Node >= 20.12): one digest of one buffer without a Hash
+ * object, about twice as fast as createHash on the small inputs of the ledger.
+ * Older Node 20 releases fall back to createHash; the digest is the same.
+ */
+const oneShot: OneShot =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? ((nodeCrypto as unknown as { hash: OneShot }).hash as OneShot)
+    : (algorithm, data) => createHash(algorithm).update(data).digest();
+
+const EMPTY = Buffer.alloc(0);
+/** Above this many bytes the parts are streamed into a Hash instead of being concatenated first. */
+const CONCAT_LIMIT = 4096;
+
 /** One digest of the concatenated parts. */
 export function digest(algorithm: DigestAlgorithm, ...parts: readonly Uint8Array[]): Buffer {
-  const hash = createHash(algorithm);
-  for (const part of parts) hash.update(part);
-  return hash.digest();
+  if (parts.length === 1) return oneShot(algorithm, parts[0]!, 'buffer');
+  if (parts.length === 0) return oneShot(algorithm, EMPTY, 'buffer');
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  // Large inputs (and anything that is not a byte array, which createHash judges) are streamed.
+  if (!(length <= CONCAT_LIMIT)) {
+    const hash = createHash(algorithm);
+    for (const part of parts) hash.update(part);
+    return hash.digest();
+  }
+  const joined = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return oneShot(algorithm, joined, 'buffer');
 }
 
 /** Every digest `algorithm` commits to, keyed by digest name. */

@@ -35,9 +35,17 @@ function rootOfLeafHashes(algorithm: DigestAlgorithm, hashes: readonly Buffer[],
   return nodeHash(algorithm, rootOfLeafHashes(algorithm, hashes, start, start + k), rootOfLeafHashes(algorithm, hashes, start + k, end));
 }
 
+const EMPTY_TREE: Partial<Record<DigestAlgorithm, Buffer>> = {};
+
+/** H() of the empty tree, computed once per algorithm; every caller gets its own copy. */
+function emptyTreeHash(algorithm: DigestAlgorithm): Buffer {
+  const cached = EMPTY_TREE[algorithm] ?? (EMPTY_TREE[algorithm] = digest(algorithm));
+  return Buffer.from(cached);
+}
+
 /** The Merkle tree hash of leaf hashes (MTH with the leaves already hashed). */
 export function merkleRootOfLeafHashes(algorithm: DigestAlgorithm, hashes: readonly Buffer[]): Buffer {
-  if (hashes.length === 0) return digest(algorithm);
+  if (hashes.length === 0) return emptyTreeHash(algorithm);
   return rootOfLeafHashes(algorithm, hashes, 0, hashes.length);
 }
 

@@ -30,7 +30,7 @@ export interface TableDefinition {
   timeToLiveAttribute?: 'expiresAt';
 }
 
-export type TableId = 'fpEvents' | 'consent' | 'blockCounter' | 'fprHistory' | 'calibration' | 'ledger' | 'ledgerEpochs';
+export type TableId = 'fpEvents' | 'consent' | 'blockCounter' | 'fprHistory' | 'calibration' | 'ledger' | 'ledgerEpochs' | 'governanceCache';
 
 /** The TTL attribute: the same name in code and tables (DESIGN §7). */
 export const TTL_ATTRIBUTE = 'expiresAt' as const;
@@ -110,6 +110,19 @@ export const TABLE_DEFINITIONS: Readonly<Record<TableId, TableDefinition>> = Obj
     suffix: 'ledger-epochs',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
+    globalSecondaryIndexes: [],
+  },
+  /**
+   * The governance cache (src/store/aws/governance-cache.ts), written by the
+   * baseline-loader function: pk `baseline#<owner/repo>` (lowercase) holds the
+   * repository's current baseline (S3 bucket, key, version id, sha256,
+   * loadedAt); pk `quarantine#<owner/repo>` the last baseline quarantined and
+   * why. Small, permanent: no sort key, no TTL.
+   */
+  governanceCache: {
+    id: 'governanceCache',
+    suffix: 'governance-cache',
+    partitionKey: { name: 'pk', type: 'S' },
     globalSecondaryIndexes: [],
   },
 });

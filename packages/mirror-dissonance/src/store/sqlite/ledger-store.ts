@@ -12,7 +12,7 @@
  * blob, unparseable signatures) fail with IntegrityError LEDGER_INVALID
  * naming the repository, height or epoch, and column.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { InputError, IntegrityError } from '../../errors';
 import { compareCodePoints } from '../../hashing';
 import { BLOCK_FIELD_ORDER, type BlockFields, type JournaledAction, type LedgerAction, type Outcome, type StoredBlock } from '../../ledger/block';
@@ -32,38 +32,51 @@ const REQUIRED_FIELDS = BLOCK_FIELD_ORDER.filter((name) => !(SHA3_FIELDS as read
 /** Column values as SQLite returns them: a tampered column may hold any storage class. */
 type Stored = string | number | bigint | Buffer | null;
 
-interface BlockRow {
-  repository: string;
-  height: number;
-  canonical: Stored;
-  hash: Stored;
-  hash_sha3: Stored;
-  reasoning_leaves: Stored;
-  ui_leaves: Stored;
-  schema_version: Stored;
-  prev_hash: Stored;
-  timestamp: Stored;
-  mode: Stored;
-  commit_sha: Stored;
-  outcome: Stored;
-  degraded: Stored;
-  rules_hash: Stored;
-  report_hash: Stored;
-  ui_through_seq: Stored;
-  reasoning_root: Stored;
-  ui_root: Stored;
-  composite_root: Stored;
-  hash_algorithm: Stored;
-  prev_hash_sha3: Stored;
-  reasoning_root_sha3: Stored;
-  ui_root_sha3: Stored;
-  composite_root_sha3: Stored;
-}
-
 const BLOCK_COLUMNS =
   'repository, height, canonical, hash, hash_sha3, reasoning_leaves, ui_leaves, schema_version, prev_hash, timestamp, mode, commit_sha, ' +
   'outcome, degraded, rules_hash, report_hash, ui_through_seq, reasoning_root, ui_root, composite_root, hash_algorithm, ' +
   'prev_hash_sha3, reasoning_root_sha3, ui_root_sha3, composite_root_sha3';
+
+/**
+ * A block row read in raw mode (an array, in BLOCK_COLUMNS order): reading
+ * 25 columns into arrays is markedly cheaper than into keyed objects, and
+ * replay reads every column of every row.
+ */
+type BlockRawRow = [
+  repository: string,
+  height: number,
+  canonical: Stored,
+  hash: Stored,
+  hash_sha3: Stored,
+  reasoning_leaves: Stored,
+  ui_leaves: Stored,
+  schema_version: Stored,
+  prev_hash: Stored,
+  timestamp: Stored,
+  mode: Stored,
+  commit_sha: Stored,
+  outcome: Stored,
+  degraded: Stored,
+  rules_hash: Stored,
+  report_hash: Stored,
+  ui_through_seq: Stored,
+  reasoning_root: Stored,
+  ui_root: Stored,
+  composite_root: Stored,
+  hash_algorithm: Stored,
+  prev_hash_sha3: Stored,
+  reasoning_root_sha3: Stored,
+  ui_root_sha3: Stored,
+  composite_root_sha3: Stored,
+];
+
+/** Index in a BlockRawRow of each SHA3 field's column. */
+const SHA3_COLUMN_INDEX: readonly (readonly [(typeof SHA3_FIELDS)[number], number])[] = [
+  ['prev_hash_sha3', 21],
+  ['reasoning_root_sha3', 22],
+  ['ui_root_sha3', 23],
+  ['composite_root_sha3', 24],
+];
 
 interface ActionRow {
   seq: number;
@@ -92,11 +105,12 @@ export class SqliteLedgerStore implements LedgerStore {
   readonly location: string;
   private readonly now: () => number;
   private readonly headHeight: Statement<[string], number | null>;
-  private readonly exists: Statement<[string, number], number>;
   private readonly insertBlock: Statement<[Params]>;
-  private readonly headBlock: Statement<[string], BlockRow>;
-  private readonly oneBlock: Statement<[string, number], BlockRow>;
-  private readonly blockRange: Statement<[string, number, number], BlockRow>;
+  private readonly headBlock: Statement<[string], BlockRawRow>;
+  private readonly oneBlock: Statement<[string, number], BlockRawRow>;
+  private readonly blockRange: Statement<[string, number, number], BlockRawRow>;
+  /** The IMMEDIATE transaction of `append`, built once. */
+  private readonly appendTransaction: Transaction<(params: Params) => void>;
   private readonly repositoryList: Statement<[], string>;
   private readonly insertAction: Statement<[Params], number>;
   private readonly actionList: Statement<[string, number], ActionRow>;
@@ -114,18 +128,21 @@ export class SqliteLedgerStore implements LedgerStore {
     this.now = options.now ?? Date.now;
     const prepared = guard(file, 'prepare ledger statements', () => ({
       headHeight: db.prepare<[string], number | null>('SELECT MAX(height) FROM ledger_blocks WHERE repository = ?').pluck(),
-      exists: db.prepare<[string, number], number>('SELECT 1 FROM ledger_blocks WHERE repository = ? AND height = ?').pluck(),
       insertBlock: db.prepare<[Params]>(
         `INSERT INTO ledger_blocks (${BLOCK_COLUMNS}, appended_at) VALUES (
            @repository, @height, @canonical, @hash, @hash_sha3, @reasoning_leaves, @ui_leaves, @schema_version, @prev_hash, @timestamp,
            @mode, @commit_sha, @outcome, @degraded, @rules_hash, @report_hash, @ui_through_seq, @reasoning_root, @ui_root,
            @composite_root, @hash_algorithm, @prev_hash_sha3, @reasoning_root_sha3, @ui_root_sha3, @composite_root_sha3, @appended_at)`,
       ),
-      headBlock: db.prepare<[string], BlockRow>(`SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? ORDER BY height DESC LIMIT 1`),
-      oneBlock: db.prepare<[string, number], BlockRow>(`SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? AND height = ?`),
-      blockRange: db.prepare<[string, number, number], BlockRow>(
-        `SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? AND height >= ? AND height <= ? ORDER BY height`,
-      ),
+      headBlock: db
+        .prepare<[string], BlockRawRow>(`SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? ORDER BY height DESC LIMIT 1`)
+        .raw(),
+      oneBlock: db.prepare<[string, number], BlockRawRow>(`SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? AND height = ?`).raw(),
+      blockRange: db
+        .prepare<[string, number, number], BlockRawRow>(
+          `SELECT ${BLOCK_COLUMNS} FROM ledger_blocks WHERE repository = ? AND height >= ? AND height <= ? ORDER BY height`,
+        )
+        .raw(),
       repositoryList: db.prepare<[], string>('SELECT DISTINCT repository FROM ledger_blocks').pluck(),
       // MAX + 1 inside the IMMEDIATE transaction of recordAction: no two actions share a seq.
       insertAction: db
@@ -155,7 +172,6 @@ export class SqliteLedgerStore implements LedgerStore {
       ),
     }));
     this.headHeight = prepared.headHeight;
-    this.exists = prepared.exists;
     this.insertBlock = prepared.insertBlock;
     this.headBlock = prepared.headBlock;
     this.oneBlock = prepared.oneBlock;
@@ -167,6 +183,21 @@ export class SqliteLedgerStore implements LedgerStore {
     this.epochList = prepared.epochList;
     this.readSetting = prepared.readSetting;
     this.writeSetting = prepared.writeSetting;
+    // The height is free exactly when it is the head's + 1 (MAX(height) + 1 is never taken), so one read decides.
+    this.appendTransaction = db.transaction((params: Params): void => {
+      const repository = params.repository as string;
+      const height = params.height as number;
+      const head = this.headHeight.get(repository) ?? undefined;
+      if (height !== (head === undefined ? 0 : head + 1)) throw conflict(repository, height, head);
+      params.appended_at = new Date(this.now()).toISOString();
+      try {
+        this.insertBlock.run(params);
+      } catch (error) {
+        // Unreachable while the check above holds the write lock; kept so a key clash is never reported as an outage.
+        if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw conflict(repository, height, head);
+        throw error;
+      }
+    });
   }
 
   async head(repository: string): Promise<StoredBlock | undefined> {
@@ -179,24 +210,7 @@ export class SqliteLedgerStore implements LedgerStore {
 
   async append(block: StoredBlock): Promise<void> {
     const params = blockParams(block);
-    guard(this.file, 'append ledger block', () => {
-      const write = this.db.transaction((): void => {
-        const head = this.headHeight.get(block.repository) ?? undefined;
-        const expected = head === undefined ? 0 : head + 1;
-        if (this.exists.get(block.repository, block.height) !== undefined || block.height !== expected) {
-          throw conflict(block.repository, block.height, head);
-        }
-        params.appended_at = new Date(this.now()).toISOString();
-        try {
-          this.insertBlock.run(params);
-        } catch (error) {
-          // Unreachable while the checks above hold the write lock; kept so a key clash is never reported as an outage.
-          if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw conflict(block.repository, block.height, head);
-          throw error;
-        }
-      });
-      write.immediate();
-    });
+    guard(this.file, 'append ledger block', () => this.appendTransaction.immediate(params));
   }
 
   async get(repository: string, height: number): Promise<StoredBlock | undefined> {
@@ -389,17 +403,24 @@ function blockParams(block: StoredBlock): Params {
 /** Leaves as u32be(length) ‖ bytes, concatenated (an empty list is an empty blob). */
 export function encodeLeaves(leaves: readonly Buffer[], field: string, context: Record<string, unknown> = {}): Buffer {
   if (!Array.isArray(leaves) || !leaves.every((leaf) => Buffer.isBuffer(leaf))) throw invalid(`ledger block ${field} must be an array of Buffers`, field, context);
-  const parts: Buffer[] = [];
+  let total = 0;
+  for (const leaf of leaves) total += 4 + leaf.length;
+  const blob = Buffer.allocUnsafe(total);
+  let offset = 0;
   for (const leaf of leaves) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(leaf.length);
-    parts.push(length, leaf);
+    offset = blob.writeUInt32BE(leaf.length, offset);
+    offset += leaf.copy(blob, offset);
   }
-  return Buffer.concat(parts);
+  return blob;
 }
 
 /** The inverse of encodeLeaves; a blob that does not parse is LEDGER_INVALID naming the block and column. */
 export function decodeLeaves(blob: Buffer, column: string, context: Record<string, unknown> = {}): Buffer[] {
+  return splitLeaves(blob, column, context, true);
+}
+
+/** decodeLeaves; with `copy` false the leaves are views into `blob` (for a blob nobody else holds). */
+function splitLeaves(blob: Buffer, column: string, context: Record<string, unknown>, copy: boolean): Buffer[] {
   const leaves: Buffer[] = [];
   let offset = 0;
   while (offset < blob.length) {
@@ -407,7 +428,8 @@ export function decodeLeaves(blob: Buffer, column: string, context: Record<strin
     const length = blob.readUInt32BE(offset);
     offset += 4;
     if (offset + length > blob.length) throw corrupt(column, `leaf of ${length} bytes runs past the end at byte ${offset}`, context);
-    leaves.push(Buffer.from(blob.subarray(offset, offset + length)));
+    const leaf = blob.subarray(offset, offset + length);
+    leaves.push(copy ? Buffer.from(leaf) : leaf);
     offset += length;
   }
   return leaves;
@@ -432,38 +454,39 @@ function bytesOf(value: Stored): Buffer {
  * `degraded` becomes false/true, anything else in any column is returned
  * unchanged (even where its type is wrong) for the consensus rules to name.
  */
-function toBlock(row: BlockRow): StoredBlock {
-  const context = { repository: row.repository, height: row.height };
+function toBlock(row: BlockRawRow): StoredBlock {
+  const repository = row[0];
+  const height = row[1];
   const asIs = <T>(value: Stored): T => value as unknown as T;
+  const degraded = row[13];
   const fields: BlockFields = {
-    schema_version: asIs<number>(row.schema_version),
-    repository: row.repository,
-    height: row.height,
-    prev_hash: asIs<string>(row.prev_hash),
-    timestamp: asIs<string>(row.timestamp),
-    mode: asIs<string>(row.mode),
-    commit: asIs<string>(row.commit_sha),
-    outcome: asIs<Outcome>(row.outcome),
-    degraded: row.degraded === 0 ? false : row.degraded === 1 ? true : asIs<boolean>(row.degraded),
-    rules_hash: asIs<string>(row.rules_hash),
-    report_hash: asIs<string>(row.report_hash),
-    ui_through_seq: asIs<number>(row.ui_through_seq),
-    reasoning_root: asIs<string>(row.reasoning_root),
-    ui_root: asIs<string>(row.ui_root),
-    composite_root: asIs<string>(row.composite_root),
-    hash_algorithm: asIs<HashAlgorithmId>(row.hash_algorithm),
+    schema_version: asIs<number>(row[7]),
+    repository,
+    height,
+    prev_hash: asIs<string>(row[8]),
+    timestamp: asIs<string>(row[9]),
+    mode: asIs<string>(row[10]),
+    commit: asIs<string>(row[11]),
+    outcome: asIs<Outcome>(row[12]),
+    degraded: degraded === 0 ? false : degraded === 1 ? true : asIs<boolean>(degraded),
+    rules_hash: asIs<string>(row[14]),
+    report_hash: asIs<string>(row[15]),
+    ui_through_seq: asIs<number>(row[16]),
+    reasoning_root: asIs<string>(row[17]),
+    ui_root: asIs<string>(row[18]),
+    composite_root: asIs<string>(row[19]),
+    hash_algorithm: asIs<HashAlgorithmId>(row[20]),
   };
-  for (const name of SHA3_FIELDS) if (row[name] !== null) fields[name] = asIs<string>(row[name]);
-  return {
-    repository: row.repository,
-    height: row.height,
-    canonical: bytesOf(row.canonical),
-    hash: asIs<string>(row.hash),
-    ...(row.hash_sha3 !== null ? { hashSha3: asIs<string>(row.hash_sha3) } : {}),
-    reasoningLeaves: decodeLeaves(bytesOf(row.reasoning_leaves), 'reasoning_leaves', context),
-    uiLeaves: decodeLeaves(bytesOf(row.ui_leaves), 'ui_leaves', context),
-    fields,
-  };
+  for (const [name, index] of SHA3_COLUMN_INDEX) if (row[index] !== null) fields[name] = asIs<string>(row[index]);
+  // Leaves are views into the row's own blob (a fresh Buffer per read): no copy needed.
+  const context = { repository, height };
+  const canonical = bytesOf(row[2]);
+  const hash = asIs<string>(row[3]);
+  const reasoningLeaves = splitLeaves(bytesOf(row[5]), 'reasoning_leaves', context, false);
+  const uiLeaves = splitLeaves(bytesOf(row[6]), 'ui_leaves', context, false);
+  return row[4] === null
+    ? { repository, height, canonical, hash, reasoningLeaves, uiLeaves, fields }
+    : { repository, height, canonical, hash, hashSha3: asIs<string>(row[4]), reasoningLeaves, uiLeaves, fields };
 }
 
 function epochParams(epoch: SealedEpoch): Params {

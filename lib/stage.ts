@@ -1,0 +1,56 @@
+/**
+ * One deployment stage (`staging`, `prod`, …): its four stacks, composed from
+ * the typed stage configuration. Stack names are `phase-mirror-<stage>-<part>`.
+ */
+import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { StageConfig } from './config';
+import { IdentityStack } from './identity-stack';
+import { MonitoringStack } from './monitoring-stack';
+import { RuntimeStack } from './runtime-stack';
+import { StatefulStack } from './stateful-stack';
+
+export interface PhaseMirrorStageProps extends StageProps {
+  config: StageConfig;
+}
+
+export class PhaseMirrorStage extends Stage {
+  readonly stateful: StatefulStack;
+  readonly runtime: RuntimeStack;
+  readonly monitoring: MonitoringStack;
+  readonly identity: IdentityStack;
+
+  constructor(scope: Construct, id: string, props: PhaseMirrorStageProps) {
+    const { config } = props;
+    super(scope, id, { ...props, env: { account: config.account, region: config.region } });
+    const name = (part: string): string => `phase-mirror-${config.name}-${part}`;
+    this.stateful = new StatefulStack(this, 'Stateful', {
+      stackName: name('stateful'),
+      description: `Phase Mirror ${config.name}: keys, tables and the baselines bucket`,
+      terminationProtection: !config.ephemeral,
+      config,
+    });
+    this.runtime = new RuntimeStack(this, 'Runtime', {
+      stackName: name('runtime'),
+      description: `Phase Mirror ${config.name}: Lambdas, schedules and S3 events`,
+      config,
+      stateful: this.stateful,
+    });
+    this.monitoring = new MonitoringStack(this, 'Monitoring', {
+      stackName: name('monitoring'),
+      description: `Phase Mirror ${config.name}: alarms, alarm topic and dashboard`,
+      config,
+      stateful: this.stateful,
+      runtime: this.runtime,
+    });
+    this.identity = new IdentityStack(this, 'Identity', {
+      stackName: name('identity'),
+      description: `Phase Mirror ${config.name}: GitHub OIDC deploy and pull-request roles`,
+      config,
+      oracle: this.runtime.oracle,
+      runtime: this.runtime,
+    });
+    Tags.of(this).add('project', 'phase-mirror');
+    Tags.of(this).add('stage', config.name);
+  }
+}
