@@ -50,6 +50,10 @@ export interface StageConfig {
   /** Also sign epochs with an ML-DSA-44 KMS key. */
   mlDsaEpochSigning: boolean;
   logRetention: RetentionDays;
+  /** Deploy the audit stack (CloudTrail into an encrypted, TLS-only bucket). Off by default: an organization trail may already cover the account. */
+  audit: boolean;
+  /** Back the tables up with AWS Backup (daily 7 d, weekly 30 d, monthly 90 d). */
+  backup: boolean;
 }
 
 /** Where a configuration error is, for messages like `stages.prod.account`. */
@@ -125,6 +129,8 @@ export function parseStageConfig(name: string, raw: unknown): StageConfig {
     ...(input.epochSize === undefined ? {} : { epochSize: integer(`${at}.epochSize`, input.epochSize, 1, 1_000_000) }),
     mlDsaEpochSigning: bool(`${at}.mlDsaEpochSigning`, input.mlDsaEpochSigning ?? false),
     logRetention: logRetentionDays as RetentionDays,
+    audit: bool(`${at}.audit`, input.audit ?? false),
+    backup: bool(`${at}.backup`, input.backup ?? false),
   };
 }
 

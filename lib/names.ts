@@ -28,6 +28,16 @@ export function accessLogsBucketName(config: Pick<StageConfig, 'name' | 'account
   return bucketName(`phase-mirror-${config.name}-logs-${config.account}-${config.region}`);
 }
 
+/** The audit stack's CloudTrail bucket. */
+export function auditBucketName(config: Pick<StageConfig, 'name' | 'account' | 'region'>): string {
+  return bucketName(`phase-mirror-${config.name}-audit-${config.account}-${config.region}`);
+}
+
+/** The access-log bucket of the CloudTrail bucket. */
+export function auditAccessLogsBucketName(config: Pick<StageConfig, 'name' | 'account' | 'region'>): string {
+  return bucketName(`phase-mirror-${config.name}-audit-logs-${config.account}-${config.region}`);
+}
+
 function bucketName(name: string): string {
   if (name.length > 63) throw new Error(`bucket name ${name} is longer than 63 characters: use a shorter stage name`);
   return name;

@@ -16,7 +16,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_DEFINITIONS, type TableId } from '../packages/mirror-dissonance/src/store/aws/table-definitions';
 import type { StageConfig } from './config';
-import { acknowledgeWildcardResource } from './nag';
+import { acknowledgeWildcardResource, ignoreCfnLint, skipCheckov } from './nag';
 import { baselinesBucketName, tableName } from './names';
 import { acknowledgeDeadLetterQueue, createDeadLetterQueue, KMS_ACTIONS, SecureFunction } from './secure-defaults';
 import { BASELINES_PREFIX, QUARANTINE_PREFIX, type StatefulStack } from './stateful-stack';
@@ -60,7 +60,7 @@ export class RuntimeStack extends Stack {
     this.key = stateful.key;
     this.addStackDependency(stateful);
     const key = this.key;
-    const common = { stage: config.name, logRetention: config.logRetention, ephemeral: config.ephemeral };
+    const common = { stage: config.name, logRetention: config.logRetention, logKey: stateful.key, ephemeral: config.ephemeral };
     const names = (ids: TableId[]): Record<string, string> =>
       Object.fromEntries(ids.map((tableId) => [TABLE_ENV[tableId], tableName(config.name, TABLE_DEFINITIONS[tableId].suffix)]));
 
@@ -215,6 +215,12 @@ export class RuntimeStack extends Stack {
     bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(this.baselineLoader.function), { prefix: BASELINES_PREFIX });
     const handler = this.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
     if (handler === undefined) throw new Error('the S3 notification handler of aws-cdk-lib was not found');
+    const handlerFunction = handler.node.findChild('Resource');
+    const deployTimeOnly = 'aws-cdk-lib\'s BucketNotificationsHandler, the custom resource handler CloudFormation invokes synchronously at deploy time only';
+    skipCheckov(handlerFunction, 'CKV_AWS_116', `${deployTimeOnly}: CloudFormation invokes it synchronously and reports its failures, there is no asynchronous event to dead-letter.`);
+    skipCheckov(handlerFunction, 'CKV_AWS_117', `${deployTimeOnly}: it calls only the S3 API, a VPC would isolate nothing.`);
+    skipCheckov(handlerFunction, 'CKV_AWS_115', `${deployTimeOnly}: one invocation per deployment, concurrency reservation would only take from the account pool.`);
+    ignoreCfnLint(handlerFunction, 'W3005', 'aws-cdk-lib adds DependsOn on the execution role besides Fn::GetAtt of its ARN (redundant, harmless).');
     Validations.of(handler).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'aws-cdk-lib\'s BucketNotificationsHandler (the custom resource that adds the notification to the imported bucket) writes only its own logs with this managed policy; it runs at deploy time only.',

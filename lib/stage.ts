@@ -1,9 +1,13 @@
 /**
  * One deployment stage (`staging`, `prod`, …): its four stacks, composed from
- * the typed stage configuration. Stack names are `phase-mirror-<stage>-<part>`.
+ * the typed stage configuration, plus what the stage context enables: the
+ * audit stack (`audit`) and the AWS Backup plan of the tables, built inside the
+ * stateful stack (`backup`). Stack names are `phase-mirror-<stage>-<part>`.
  */
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { AuditStack } from './audit-stack';
+import { TableBackup } from './backup';
 import type { StageConfig } from './config';
 import { IdentityStack } from './identity-stack';
 import { MonitoringStack } from './monitoring-stack';
@@ -19,6 +23,10 @@ export class PhaseMirrorStage extends Stage {
   readonly runtime: RuntimeStack;
   readonly monitoring: MonitoringStack;
   readonly identity: IdentityStack;
+  /** Present when the stage context sets `audit: true`. */
+  readonly audit?: AuditStack;
+  /** Present when the stage context sets `backup: true` (in the stateful stack). */
+  readonly backup?: TableBackup;
 
   constructor(scope: Construct, id: string, props: PhaseMirrorStageProps) {
     const { config } = props;
@@ -50,6 +58,22 @@ export class PhaseMirrorStage extends Stage {
       oracle: this.runtime.oracle,
       runtime: this.runtime,
     });
+    if (config.backup) {
+      this.backup = new TableBackup(this.stateful, 'Backup', {
+        stage: config.name,
+        tables: Object.values(this.stateful.tables),
+        key: this.stateful.key,
+        ephemeral: config.ephemeral,
+      });
+    }
+    if (config.audit) {
+      this.audit = new AuditStack(this, 'Audit', {
+        stackName: name('audit'),
+        description: `Phase Mirror ${config.name}: CloudTrail trail with log file validation and its encrypted bucket`,
+        terminationProtection: !config.ephemeral,
+        config,
+      });
+    }
     Tags.of(this).add('project', 'phase-mirror');
     Tags.of(this).add('stage', config.name);
   }

@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { TABLE_DEFINITIONS, type TableId } from '../packages/mirror-dissonance/src/store/aws/table-definitions';
 import type { StageConfig } from './config';
-import { accessLogsBucketName, baselinesBucketName, tableName } from './names';
+import { accessLogsBucketName, baselinesBucketName, resourceName, tableName } from './names';
 import { createAccessLogsBucket, createProjectKey, createSecureBucket, createSigningKey, createTable } from './secure-defaults';
 
 export interface StatefulStackProps extends StackProps {
@@ -40,6 +40,7 @@ export class StatefulStack extends Stack {
       alias: `alias/phase-mirror-${config.name}`,
       description: `Phase Mirror ${config.name}: tables, baselines, nonce parameters and the alarm topic`,
       ephemeral,
+      logGroupNamePrefix: `/aws/lambda/${resourceName(config.name, '')}`,
     });
 
     const tables = {} as Record<TableId, dynamodb.Table>;
