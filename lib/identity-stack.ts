@@ -30,6 +30,7 @@ export class IdentityStack extends Stack {
   readonly provider: iam.IOidcProvider;
   readonly deployRole: iam.Role;
   readonly pullRequestRole: iam.Role;
+  readonly driftRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -78,22 +79,33 @@ export class IdentityStack extends Stack {
       },
     });
 
+    // Invoking the oracle is all a check needs: tables, the nonce and the ledger stay behind the function.
+    const invokeOracle = (): iam.PolicyDocument =>
+      new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'InvokeOracle',
+            actions: ['lambda:InvokeFunction'],
+            resources: [this.formatArn({ service: 'lambda', resource: 'function', resourceName: props.oracle.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          }),
+        ],
+      });
+
     this.pullRequestRole = new iam.Role(this, 'PullRequestRole', {
       roleName: `phase-mirror-${config.name}-github-pr-check`,
       description: `GitHub Actions pull-request checks of ${config.github.owner}/${config.github.repo} (${config.name}): invoke the oracle only`,
       assumedBy: trust([`${repository}:pull_request`]),
       maxSessionDuration: Duration.hours(1),
-      inlinePolicies: {
-        InvokeOracle: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'InvokeOracle',
-              actions: ['lambda:InvokeFunction'],
-              resources: [this.formatArn({ service: 'lambda', resource: 'function', resourceName: props.oracle.functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-            }),
-          ],
-        }),
-      },
+      inlinePolicies: { InvokeOracle: invokeOracle() },
+    });
+
+    // The scheduled drift check (.github/workflows/drift.yml) runs on main, which the PR role does not trust.
+    this.driftRole = new iam.Role(this, 'DriftRole', {
+      roleName: `phase-mirror-${config.name}-github-drift`,
+      description: `GitHub Actions scheduled drift checks of ${config.github.owner}/${config.github.repo} (${config.name}): main only, invoke the oracle only`,
+      assumedBy: trust([`${repository}:ref:refs/heads/main`]),
+      maxSessionDuration: Duration.hours(1),
+      inlinePolicies: { InvokeOracle: invokeOracle() },
     });
   }
 }

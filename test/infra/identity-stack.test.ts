@@ -110,3 +110,24 @@ describe('identity stack: pull-request role', () => {
     staging.templates.runtime.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'phase-mirror-staging-oracle' });
   });
 });
+
+describe('identity stack: drift role', () => {
+  it('trusts only the main branch of the repository (scheduled runs), for the STS audience', () => {
+    const statements = trust(staging.templates.identity, 'DriftRole');
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Condition).toEqual({
+      StringEquals: {
+        'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+        'token.actions.githubusercontent.com:sub': ['repo:example-org/phase-mirror:ref:refs/heads/main'],
+      },
+    });
+  });
+
+  it('has a single permission: invoke the oracle function, for at most an hour', () => {
+    const role = resourceNamed(staging.templates.identity, 'AWS::IAM::Role', 'DriftRole');
+    expect(role.Properties.MaxSessionDuration).toBe(3600);
+    expect(roleStatements(staging.templates.identity, role.id)).toEqual([
+      { Sid: 'InvokeOracle', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: 'arn:aws:lambda:us-east-1:111111111111:function:phase-mirror-staging-oracle' },
+    ]);
+  });
+});
