@@ -108,13 +108,26 @@ describe('nonce rotation on the emulator (SSM + KMS)', () => {
   });
 
   it('agrees under 8 concurrent rotations: one creates the version, the others lost the race, nothing is overwritten', async () => {
-    // Prepare
+    // Prepare: v1; then 8 rotations that all list the versions before any of them writes (a barrier after the
+    // real GetParametersByPath), so every one of them races for v2 on SSM itself.
     const stage = uniqueStage();
     const store = storeFor(stage);
     await rotateNonce(store);
+    const racers = 8;
+    let listed = 0;
+    let release: () => void = () => undefined;
+    const everyoneListed = new Promise<void>((resolve) => (release = resolve));
+    const racing: SsmNonceStore = Object.assign(Object.create(store) as SsmNonceStore, {
+      listVersions: async () => {
+        const versions = await store.listVersions();
+        if (++listed === racers) release();
+        await everyoneListed;
+        return versions;
+      },
+    });
 
     // Act
-    const results = await Promise.all(Array.from({ length: 8 }, () => rotateNonce(store)));
+    const results = await Promise.all(Array.from({ length: racers }, () => rotateNonce(racing)));
 
     // Assess
     expect(results.map((r) => r.version)).toEqual(Array(8).fill(2));
