@@ -31,7 +31,7 @@ import {
 import { auditReportCommand, governanceChainCommand, ledgerDriftRadarCommand, ledgerReplayCommand } from './commands/ledger-audit';
 import { EXIT } from './exit-codes';
 import type { Io } from './io';
-import { BACKENDS, withStores } from './stores';
+import { BACKENDS, backendFor, withStores } from './stores';
 import { openWorkspace, type Workspace } from './workspace';
 
 type Action = (io: Io) => Promise<number>;
@@ -123,8 +123,7 @@ export function registerLedgerCommands(program: Command, run: (action: Action) =
     .action((file: string, path: string | undefined, options: LedgerFlags & Parameters<typeof ledgerVerifyProofCommand>[1]) =>
       run((io) => {
         const workspace = openWorkspace(io.cwd, path, options);
-        const backend = (options.backend ?? workspace.config.storage.backend) as Stores['backend'];
-        return ledgerVerifyProofCommand(file, options, epochsContextFor(workspace, backend, io), io);
+        return ledgerVerifyProofCommand(file, options, epochsContextFor(workspace, backendFor(workspace, options.backend), io), io);
       }),
     );
   format(scoped(ledger.command('public-key [path]').description('the public keys that verify sealed epochs (PEM, for auditors)')))
@@ -132,8 +131,7 @@ export function registerLedgerCommands(program: Command, run: (action: Action) =
     .action((path: string | undefined, options: LedgerFlags & Parameters<typeof ledgerPublicKeyCommand>[0]) =>
       run((io) => {
         const workspace = openWorkspace(io.cwd, path, options);
-        const backend = (options.backend ?? workspace.config.storage.backend) as Stores['backend'];
-        return ledgerPublicKeyCommand(options, epochsContextFor(workspace, backend, io), io);
+        return ledgerPublicKeyCommand(options, epochsContextFor(workspace, backendFor(workspace, options.backend), io), io);
       }),
     );
   scoped(ledger.command('activate-dual [path]').description('from height H on, blocks and epoch roots carry SHA-256 and SHA3-256 commitments'))

@@ -25,6 +25,11 @@ function storageFor(workspace: Workspace, backendFlag: string | undefined): Work
   return backendFlag === undefined ? workspace.config.storage : { ...workspace.config.storage, backend: backendFlag as Stores['backend'] };
 }
 
+/** The backend in force: `--backend` (checked) or `storage.backend`. */
+export function backendFor(workspace: Workspace, backendFlag: string | undefined): Stores['backend'] {
+  return storageFor(workspace, backendFlag).backend;
+}
+
 /** The configured nonce store alone (no state database is opened or created). */
 export function nonceStoreFor(workspace: Workspace, backendFlag: string | undefined, io: Io): { store: NonceSecretStore; backend: Stores['backend'] } {
   const storage = storageFor(workspace, backendFlag);
